@@ -1,0 +1,38 @@
+# b1cache — the two commands a fresh clone needs are `make demo` and `make test`.
+SWIFT     ?= swift
+PREFIX    ?= /usr/local
+BIN_DEBUG  = .build/debug/b1cache
+BIN_RELEASE = .build/release/b1cache
+
+.PHONY: build release test demo bench install clean server
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release --product b1cache
+
+# The whole suite: Swift Testing tests drive the real b1cache binary (and, where present, the reference server).
+test:
+	$(SWIFT) build
+	B1CACHE_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test
+	@if [ -f Tests/ReferenceServer/test_server.py ]; then python3 Tests/ReferenceServer/test_server.py; fi
+
+# The main job on the embedded sample data, in a temporary copy (SampleCache itself is never touched).
+demo: release
+	@scripts/demo.sh $(CURDIR)/$(BIN_RELEASE)
+
+bench:
+	$(SWIFT) build -c release --product b1cache
+	$(SWIFT) build -c release --product b1bench
+	@scripts/bench.sh
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN_RELEASE) $(DESTDIR)$(PREFIX)/bin/b1cache
+
+server:
+	python3 Tests/ReferenceServer/server.py --port 8787 --seed SampleCache
+
+clean:
+	rm -rf .build bench-data

@@ -1,0 +1,75 @@
+import Foundation
+
+/// A queued write as stored in `queue/<name>.json` or `failed/<name>.json` (SPEC §5).
+public struct PendingWrite: Sendable, Equatable {
+    public static let format = "b1cache.write"
+    public static let schemaVersion = 1
+    /// A write file is small; anything larger is not one of ours.
+    public static let maximumFileSize = 4 * 1024 * 1024
+
+    public var id: String
+    public var kind: WriteKind
+    public var payload: JSONObject
+    public var createdAt: Date
+    public var attempts: Int
+    public var lastAttemptAt: Date?
+    public var lastError: String?
+    public var nextAttemptAt: Date?
+    /// Members this version does not know, written back unchanged.
+    public var otherMembers = JSONObject()
+
+    public init(id: String = UUID().uuidString.lowercased(), kind: WriteKind, payload: JSONObject,
+                createdAt: Date = Date(), attempts: Int = 0, lastAttemptAt: Date? = nil, lastError: String? = nil,
+                nextAttemptAt: Date? = nil) {
+        self.id = id
+        self.kind = kind
+        self.payload = payload
+        self.createdAt = createdAt
+        self.attempts = attempts
+        self.lastAttemptAt = lastAttemptAt
+        self.lastError = lastError
+        self.nextAttemptAt = nextAttemptAt
+    }
+
+    public static func decode(_ data: Data, path: String) throws -> PendingWrite {
+        let value: JSONValue
+        do { value = try JSONParser.parse(data) } catch {
+            throw StoreError.corrupt(path: path, reason: "not valid JSON (\(error))")
+        }
+        let fields = try JSONFields(value, path: path, what: "a write")
+        _ = try fields.checkFormat(format, currentSchema: schemaVersion)
+        let kindName = try fields.string("kind")
+        guard let kind = WriteKind(rawValue: kindName) else {
+            throw StoreError.corrupt(path: path, reason: "unknown write kind '\(kindName)'")
+        }
+        guard let payload = fields.object["payload"]?.objectValue else { throw fields.fail("payload", "an object") }
+        guard let createdAt = try fields.optionalDate("createdAt") else { throw fields.fail("createdAt", "a date") }
+        var write = PendingWrite(
+            id: try fields.string("id"), kind: kind, payload: payload, createdAt: createdAt,
+            attempts: try fields.integer("attempts"), lastAttemptAt: try fields.optionalDate("lastAttemptAt"),
+            lastError: try fields.optionalString("lastError"), nextAttemptAt: try fields.optionalDate("nextAttemptAt"))
+        var others = fields.object
+        for known in ["format", "schemaVersion", "id", "kind", "payload", "createdAt", "attempts", "lastAttemptAt",
+                      "lastError", "nextAttemptAt"] { others[known] = nil }
+        write.otherMembers = others
+        return write
+    }
+
+    /// The write as a JSON object (the file's content, and the body sent to the server).
+    public var json: JSONValue {
+        var object = otherMembers
+        object["format"] = .string(PendingWrite.format)
+        object["schemaVersion"] = .integer(PendingWrite.schemaVersion)
+        object["id"] = .string(id)
+        object["kind"] = .string(kind.rawValue)
+        object["payload"] = .object(payload)
+        object["createdAt"] = .string(Timestamp.preciseString(createdAt))
+        object["attempts"] = .integer(attempts)
+        object["lastAttemptAt"] = .optionalDate(lastAttemptAt)
+        object["lastError"] = .optionalString(lastError)
+        object["nextAttemptAt"] = .optionalDate(nextAttemptAt)
+        return .object(object)
+    }
+
+    public func encoded() -> Data { JSONWriter.prettyData(json) }
+}

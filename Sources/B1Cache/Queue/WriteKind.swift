@@ -1,0 +1,20 @@
+import Foundation
+
+/// The only kinds of write that may be queued offline (SPEC §5). Everything else needs a connection.
+public enum WriteKind: String, CaseIterable, Sendable {
+    case missedBillingAction = "missed-billing.action"
+    case missedBillingApply = "missed-billing.apply"
+    case generatedInvoiceLineTax = "generated-invoice.line-tax"
+    case contractLineTax = "contract.line-tax"
+
+    /// The collection whose items the write changes.
+    public var collection: CollectionName {
+        switch self {
+        case .missedBillingAction, .missedBillingApply: .missedBilling
+        case .generatedInvoiceLineTax: .generatedInvoices
+        case .contractLineTax: .contracts
+        }
+    }
+
+    public static var namesList: String { allCases.map(\.rawValue).joined(separator: ", ") }
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// A write file found in `queue/` or `failed/`.
+public struct QueueEntry: Sendable, Equatable {
+    public var url: URL
+    /// Nil when the name is not one b1cache makes.
+    public var name: WriteFileName?
+    public var fileName: String { url.lastPathComponent }
+}
+
+/// The pending writes (`queue/`) and dead letters (`failed/`) of a cache.
+public struct WriteQueue: Sendable {
+    public let paths: CachePaths
+
+    public init(paths: CachePaths) { self.paths = paths }
+
+    /// Pending write files in flush order (file-name order). Reads the directory only.
+    public func pendingEntries() throws -> [QueueEntry] { try entries(in: paths.queue) }
+
+    /// Failed write files, oldest first. Reads the directory only.
+    public func failedEntries() throws -> [QueueEntry] { try entries(in: paths.failed) }
+
+    func entries(in folder: URL) throws -> [QueueEntry] {
+        try CacheRoot.checkFolder(folder)
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        } catch {
+            if try CacheRoot.statusOf(folder) == nil { return [] }
+            throw StoreError.unreadable(path: folder.path, reason: "cannot list the folder")
+        }
+        // Hidden names are staging files (queue/.tmp) or temp orphans, never writes.
+        return names.filter { !$0.hasPrefix(".") && $0.hasSuffix(".json") }.sorted().map {
+            QueueEntry(url: folder.appendingPathComponent($0), name: WriteFileName(fileName: $0))
+        }
+    }
+
+    /// Reads one write file.
+    public func read(_ entry: QueueEntry) throws -> PendingWrite {
+        let data: Data
+        do { data = try System.readFile(entry.url.path, limit: PendingWrite.maximumFileSize) } catch let error as SystemCallError {
+            throw StoreError.unreadable(path: entry.url.path, reason: error.reason)
+        }
+        return try PendingWrite.decode(data, path: entry.url.path)
+    }
+}

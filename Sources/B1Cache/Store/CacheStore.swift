@@ -1,0 +1,85 @@
+import Foundation
+
+/// Reads and writes the files of one cache root: the manifest and the envelopes.
+///
+/// A value type holding only paths, so it is `Sendable` and cheap to pass around. Envelope writers (flush, sync)
+/// run under the cache lock, which serializes the manifest's read-modify-write; readers never lock because
+/// every file is replaced by an atomic rename.
+public struct CacheStore: Sendable {
+    public let paths: CachePaths
+
+    public init(paths: CachePaths) { self.paths = paths }
+
+    // MARK: Reading
+
+    /// Whether the root exists (after checking it is safe to use).
+    public func exists() throws -> Bool {
+        try CacheRoot.check(paths.root)
+    }
+
+    /// The manifest; an empty one when nothing was synced yet.
+    /// - Throws: `StoreError` naming the manifest when it cannot be read or parsed.
+    public func manifest() throws -> Manifest {
+        guard let data = try readIfPresent(paths.manifest) else { return Manifest() }
+        return try Manifest.decode(data, path: paths.manifest.path)
+    }
+
+    /// The envelope of a collection, or nil when it was never synced.
+    /// - Important: reads and parses the whole file (tens of MB for a large collection).
+    public func envelope(for collection: CollectionName) throws -> Envelope? {
+        let url = paths.envelope(for: collection)
+        guard let data = try readIfPresent(url) else { return nil }
+        return try Envelope.decode(data, path: url.path, expected: collection)
+    }
+
+    /// Reads a file inside the cache; nil when it does not exist.
+    func readIfPresent(_ url: URL, limit: Int = Int.max) throws -> Data? {
+        do {
+            return try System.readFile(url.path, limit: limit)
+        } catch let error as SystemCallError {
+            if error.isNotFound { return nil }
+            throw StoreError.unreadable(path: url.path, reason: error.reason)
+        }
+    }
+
+    // MARK: Writing
+
+    /// Writes an envelope (revision + 1) and updates its manifest entry — count, bytes, syncedAt, cursor,
+    /// revision — in the same operation. Returns the envelope as written.
+    ///
+    /// The envelope is renamed into place before the manifest; a crash between the two leaves a manifest entry
+    /// one revision behind, which `verify` reports and `verify --repair` rebuilds from the envelope.
+    @discardableResult
+    public func replaceEnvelope(_ envelope: Envelope) throws -> Envelope {
+        try replaceEnvelopes([envelope]).first ?? envelope
+    }
+
+    /// Writes several envelopes and updates the manifest once.
+    @discardableResult
+    public func replaceEnvelopes(_ envelopes: [Envelope], updating change: ((inout Manifest) -> Void)? = nil) throws -> [Envelope] {
+        try CacheRoot.prepare(paths)
+        var manifest = try self.manifest()
+        var written: [Envelope] = []
+        for var envelope in envelopes {
+            envelope.revision += 1
+            let data = envelope.encoded()
+            let url = paths.envelope(for: envelope.collection)
+            do { try DurableFile.write(data, to: url) } catch { throw StoreError.from(error, writing: url) }
+            manifest.collections[envelope.collection] = CollectionState(
+                syncedAt: envelope.syncedAt, revision: envelope.revision, count: envelope.items.count,
+                bytes: data.count, cursor: envelope.cursor)
+            written.append(envelope)
+        }
+        change?(&manifest)
+        try writeManifest(manifest)
+        return written
+    }
+
+    /// Writes the manifest durably.
+    public func writeManifest(_ manifest: Manifest) throws {
+        try CacheRoot.prepare(paths)
+        do { try DurableFile.write(manifest.encoded(), to: paths.manifest) } catch {
+            throw StoreError.from(error, writing: paths.manifest)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// What `inspect` shows, built from the manifest and directory listings only — never from an envelope — so it
+/// costs the same on a 100-item cache and a 100,000-item one.
+public struct CacheSummary: Sendable {
+    public struct CollectionLine: Sendable {
+        public var name: CollectionName
+        public var state: CollectionState?
+        public var stale: Bool
+        public var complete: Bool
+    }
+
+    public var root: URL
+    public var exists: Bool
+    public var account: Account?
+    public var lastSyncAllAt: Date?
+    public var collections: [CollectionLine]
+    public var pending: [QueueEntry]
+    public var failedCount: Int
+    public var lockOwner: JSONValue?
+    public var lockHeld: Bool
+    public var diskBytes: Int64
+
+    /// The creation time of the oldest pending write, read from its file name.
+    public var oldestPendingAt: Date? { pending.compactMap { $0.name?.createdAt }.min() }
+
+    /// Builds the summary.
+    /// - Throws: `StoreError` when the manifest is unreadable or corrupt (exit 8 for the CLI), or the root unsafe.
+    public static func load(paths: CachePaths, now: Date = Date(),
+                            staleAfter: TimeInterval = Manifest.defaultStaleAfter) throws -> CacheSummary {
+        let store = CacheStore(paths: paths)
+        let exists = try store.exists()
+        let manifest = exists ? try store.manifest() : Manifest()
+        let queue = WriteQueue(paths: paths)
+        let lines = CollectionName.allCases.map { name in
+            CollectionLine(name: name, state: manifest.collections[name],
+                           stale: manifest.isStale(name, now: now, staleAfter: staleAfter), complete: name.isComplete)
+        }
+        let lockHeld = try exists && CacheRoot.statusOf(paths.lock) != nil
+        var owner: JSONValue?
+        if lockHeld, let data = try? System.readFile(paths.lockOwner.path, limit: 64 * 1024) {
+            owner = try? JSONParser.parse(data)
+        }
+        return CacheSummary(
+            root: paths.root, exists: exists, account: manifest.account, lastSyncAllAt: manifest.lastSyncAllAt,
+            collections: lines, pending: exists ? try queue.pendingEntries() : [],
+            failedCount: exists ? try queue.failedEntries().count : 0, lockOwner: owner, lockHeld: lockHeld,
+            diskBytes: exists ? diskUsage(of: paths.root) : 0)
+    }
+
+    /// The bytes of every regular file under `root` (links not followed).
+    static func diskUsage(of root: URL) -> Int64 {
+        guard let enumerator = FileManager.default.enumerator(atPath: root.path) else { return 0 }
+        var total: Int64 = 0
+        while let relative = enumerator.nextObject() as? String {
+            let path = root.appendingPathComponent(relative).path
+            if let status = try? System.status(path), status.isRegularFile { total += status.size }
+        }
+        return total
+    }
+}

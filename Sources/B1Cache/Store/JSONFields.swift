@@ -1,0 +1,64 @@
+import Foundation
+
+/// Typed access to the members of a file's top-level object, with errors that name the file and the field.
+struct JSONFields {
+    let object: JSONObject
+    let path: String
+
+    init(_ value: JSONValue, path: String, what: String) throws {
+        guard let object = value.objectValue else {
+            throw StoreError.corrupt(path: path, reason: "expected \(what) object, found \(value.typeName)")
+        }
+        self.object = object
+        self.path = path
+    }
+
+    func fail(_ field: String, _ expected: String) -> StoreError {
+        let found = object[field]?.typeName ?? "nothing"
+        return .corrupt(path: path, reason: "'\(field)' should be \(expected), found \(found)")
+    }
+
+    func string(_ field: String) throws -> String {
+        guard let value = object[field]?.stringValue else { throw fail(field, "a string") }
+        return value
+    }
+
+    func optionalString(_ field: String) throws -> String? {
+        guard let value = object[field], !value.isNull else { return nil }
+        guard let text = value.stringValue else { throw fail(field, "a string or null") }
+        return text
+    }
+
+    func integer(_ field: String) throws -> Int {
+        guard let value = object[field]?.intValue else { throw fail(field, "an integer") }
+        return value
+    }
+
+    func bool(_ field: String) throws -> Bool {
+        guard let value = object[field]?.boolValue else { throw fail(field, "true or false") }
+        return value
+    }
+
+    func optionalDate(_ field: String) throws -> Date? {
+        guard let text = try optionalString(field) else { return nil }
+        guard let date = Timestamp.date(text) else { throw fail(field, "an ISO 8601 date") }
+        return date
+    }
+
+    /// Checks `format` and `schemaVersion`, migrating nothing yet: schema 1 is the first published one.
+    func checkFormat(_ expected: String, currentSchema: Int) throws -> Int {
+        let format = try string("format")
+        guard format == expected else {
+            throw StoreError.corrupt(path: path, reason: "format is '\(format)', expected '\(expected)'")
+        }
+        let version = try integer("schemaVersion")
+        if version > currentSchema { throw StoreError.newerSchema(path: path, version: version) }
+        if version < 1 { throw StoreError.unsupportedSchema(path: path, version: version) }
+        return version
+    }
+}
+
+extension JSONValue {
+    public static func optionalString(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
+    public static func optionalDate(_ date: Date?) -> JSONValue { date.map { .string(Timestamp.string($0)) } ?? .null }
+}

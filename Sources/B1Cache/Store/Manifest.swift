@@ -1,0 +1,118 @@
+import Foundation
+
+/// The account a cache belongs to (SPEC §4). A cache never holds data of two accounts.
+public struct Account: Sendable, Equatable, CustomStringConvertible {
+    public var orgId: String
+    public var userId: String
+    public var email: String
+
+    public init(orgId: String, userId: String, email: String) {
+        self.orgId = orgId
+        self.userId = userId
+        self.email = email
+    }
+
+    public var description: String { "\(email) (\(orgId))" }
+
+    var json: JSONValue { ["orgId": .string(orgId), "userId": .string(userId), "email": .string(email)] }
+}
+
+/// One collection's sync state in the manifest.
+public struct CollectionState: Sendable, Equatable {
+    public var syncedAt: Date?
+    public var revision: Int
+    public var count: Int
+    public var bytes: Int
+    public var cursor: String?
+
+    public init(syncedAt: Date?, revision: Int, count: Int, bytes: Int, cursor: String?) {
+        self.syncedAt = syncedAt
+        self.revision = revision
+        self.count = count
+        self.bytes = bytes
+        self.cursor = cursor
+    }
+}
+
+/// `manifest.json`: the account, each collection's sync state and the last Sync All (SPEC §4).
+/// Small by design, so `inspect` answers from it without reading any envelope.
+public struct Manifest: Sendable, Equatable {
+    public static let format = "b1cache.manifest"
+    public static let schemaVersion = 1
+    /// The default age past which a collection counts as stale.
+    public static let defaultStaleAfter: TimeInterval = 24 * 3600
+
+    public var account: Account?
+    public var lastSyncAllAt: Date?
+    public var collections: [CollectionName: CollectionState]
+    /// Members this version does not know (including entries of collections it does not know).
+    public var otherMembers: JSONObject
+    var otherCollections: JSONObject
+
+    public init(account: Account? = nil, lastSyncAllAt: Date? = nil, collections: [CollectionName: CollectionState] = [:]) {
+        self.account = account
+        self.lastSyncAllAt = lastSyncAllAt
+        self.collections = collections
+        self.otherMembers = JSONObject()
+        self.otherCollections = JSONObject()
+    }
+
+    /// Stale: synced before the last Sync All, or longer ago than `staleAfter` (SPEC §4).
+    public func isStale(_ collection: CollectionName, now: Date = Date(),
+                        staleAfter: TimeInterval = Manifest.defaultStaleAfter) -> Bool {
+        guard let syncedAt = collections[collection]?.syncedAt else { return true }
+        if let lastSyncAllAt, syncedAt < lastSyncAllAt { return true }
+        return now.timeIntervalSince(syncedAt) > staleAfter
+    }
+
+    public static func decode(_ data: Data, path: String) throws -> Manifest {
+        let value: JSONValue
+        do { value = try JSONParser.parse(data) } catch {
+            throw StoreError.corrupt(path: path, reason: "not valid JSON (\(error))")
+        }
+        let fields = try JSONFields(value, path: path, what: "a manifest")
+        _ = try fields.checkFormat(format, currentSchema: schemaVersion)
+        var manifest = Manifest(lastSyncAllAt: try fields.optionalDate("lastSyncAllAt"))
+        if let account = fields.object["account"], !account.isNull {
+            let accountFields = try JSONFields(account, path: path, what: "an account")
+            manifest.account = Account(orgId: try accountFields.string("orgId"),
+                                       userId: try accountFields.string("userId"),
+                                       email: try accountFields.string("email"))
+        }
+        guard let entries = (fields.object["collections"] ?? .object(JSONObject())).objectValue else {
+            throw fields.fail("collections", "an object")
+        }
+        for (name, entry) in entries.members {
+            guard let collection = CollectionName(rawValue: name) else {
+                manifest.otherCollections[name] = entry
+                continue
+            }
+            let entryFields = try JSONFields(entry, path: path, what: "a collection entry for '\(name)'")
+            manifest.collections[collection] = CollectionState(
+                syncedAt: try entryFields.optionalDate("syncedAt"), revision: try entryFields.integer("revision"),
+                count: try entryFields.integer("count"), bytes: try entryFields.integer("bytes"),
+                cursor: try entryFields.optionalString("cursor"))
+        }
+        var others = fields.object
+        for known in ["format", "schemaVersion", "account", "lastSyncAllAt", "collections"] { others[known] = nil }
+        manifest.otherMembers = others
+        return manifest
+    }
+
+    public func encoded() -> Data {
+        var entries = otherCollections
+        for (collection, state) in collections {
+            entries[collection.rawValue] = [
+                "syncedAt": .optionalDate(state.syncedAt), "revision": .integer(state.revision),
+                "count": .integer(state.count), "bytes": .integer(state.bytes), "cursor": .optionalString(state.cursor),
+            ]
+        }
+        var object = otherMembers
+        object["format"] = .string(Manifest.format)
+        object["schemaVersion"] = .integer(Manifest.schemaVersion)
+        object["account"] = account?.json ?? .null
+        object["lastSyncAllAt"] = .optionalDate(lastSyncAllAt)
+        object["collections"] = .object(entries)
+        return JSONWriter.prettyData(.object(object))
+    }
+}

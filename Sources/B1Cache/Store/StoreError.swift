@@ -1,0 +1,72 @@
+import Foundation
+
+/// What can go wrong reading or writing the cache files. Each case carries the path a person needs.
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The root is a symbolic link; following it could write the cache somewhere unexpected.
+    case rootIsSymbolicLink(path: String)
+    /// The root (or a folder in it) belongs to another user.
+    case ownedByAnotherUser(path: String, owner: UInt32)
+    /// Something other than a folder is where the root or one of its folders should be.
+    case notADirectory(path: String)
+    /// A file that must hold JSON does not parse, or does not have the expected shape.
+    case corrupt(path: String, reason: String)
+    /// A file written by a newer b1cache.
+    case newerSchema(path: String, version: Int)
+    /// A file of a schema older than any migration this version has.
+    case unsupportedSchema(path: String, version: Int)
+    /// Reading a file failed for a reason other than its content.
+    case unreadable(path: String, reason: String)
+    /// Writing failed; nothing partial was left behind.
+    case writeFailed(path: String, reason: String)
+    /// A collection name that is not one of the nine.
+    case unknownCollection(name: String)
+    /// No item with this id in the collection.
+    case itemNotFound(collection: String, id: String)
+
+    public var description: String {
+        switch self {
+        case .rootIsSymbolicLink(let path):
+            "the cache folder \(path) is a symbolic link, which b1cache refuses to follow"
+        case .ownedByAnotherUser(let path, let owner):
+            "\(path) belongs to another user (uid \(owner)), so b1cache will not use it"
+        case .notADirectory(let path):
+            "\(path) is not a folder"
+        case .corrupt(let path, let reason):
+            "\(path) is corrupt: \(reason)"
+        case .newerSchema(let path, let version):
+            "\(path) was written by a newer b1cache (schema \(version)); upgrade b1cache"
+        case .unsupportedSchema(let path, let version):
+            "\(path) has schema \(version), older than any this b1cache can migrate"
+        case .unreadable(let path, let reason):
+            "cannot read \(path): \(reason)"
+        case .writeFailed(let path, let reason):
+            "cannot write \(path): \(reason)"
+        case .unknownCollection(let name):
+            "there is no collection named '\(name)'"
+        case .itemNotFound(let collection, let id):
+            "no item with id '\(id)' in \(collection)"
+        }
+    }
+
+    /// What the person can do about it.
+    public var hint: String {
+        switch self {
+        case .rootIsSymbolicLink: "point --cache-dir or B1CACHE_DIR at the real folder"
+        case .ownedByAnotherUser: "run b1cache as the folder's owner, or choose another folder with --cache-dir"
+        case .notADirectory: "move the file away or choose another folder with --cache-dir"
+        case .corrupt, .unsupportedSchema:
+            "run 'b1cache verify --repair' to move it to quarantine/, then 'b1cache sync' to download it again"
+        case .newerSchema: "install the newer b1cache that wrote this cache"
+        case .unreadable, .writeFailed: "check the folder's permissions and free space, then try again"
+        case .unknownCollection: "collections are: \(CollectionName.namesList)"
+        case .itemNotFound: "list the ids with 'b1cache show COLLECTION | jq -r .id'"
+        }
+    }
+
+    /// Wraps a failed system call with the path it concerned.
+    static func from(_ error: Error, writing path: URL) -> StoreError {
+        if let error = error as? StoreError { return error }
+        if let error = error as? SystemCallError { return .writeFailed(path: path.path, reason: error.reason) }
+        return .writeFailed(path: path.path, reason: "\(error)")
+    }
+}

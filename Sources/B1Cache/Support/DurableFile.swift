@@ -1,0 +1,126 @@
+import Foundation
+
+/// The one way b1cache writes a file that must survive a crash.
+///
+/// Durability rule, enforced here and nowhere else: write to a hidden temp name in a staging folder on the same
+/// filesystem, fsync the file, rename it over the destination, then fsync the destination's directory. A crash
+/// at any point leaves either the old file or the whole new one — never a torn file — and once this returns,
+/// the new file survives power loss. Foundation's `.atomic` write does not fsync the directory and leaves
+/// `.dat.nosync*` orphans on Linux, and `FileManager.replaceItemAt` destroys the new file on Linux (Swift 6.3),
+/// so neither is used. Modes are set explicitly because open(2) applies the umask.
+public enum DurableFile {
+    /// Files are private to the user, whatever the umask (SPEC §2).
+    public static let fileMode: UInt32 = 0o600
+    /// Directories likewise.
+    public static let directoryMode: UInt32 = 0o700
+    /// Temp names start with this prefix and carry the writer's pid, so a sweep can tell orphans from the
+    /// files of a writer that is still running.
+    static let tempPrefix = ".b1tmp-"
+
+    /// Writes `data` to `destination` durably.
+    /// - Parameters:
+    ///   - staging: the folder for the temp file (same filesystem); by default the destination's folder.
+    /// - Throws: `SystemCallError` naming the path that failed; the destination is then unchanged.
+    /// - Important: blocks on two fsyncs.
+    public static func write(_ data: Data, to destination: URL, staging: URL? = nil) throws {
+        let folder = destination.deletingLastPathComponent()
+        let temp = try writeTemp(data, in: staging ?? folder, name: destination.lastPathComponent)
+        do {
+            try System.renameItem(temp.path, destination.path)
+        } catch {
+            try? System.removeFile(temp.path)
+            throw error
+        }
+        try System.fsyncDirectory(folder.path)
+    }
+
+    /// Writes several files, then fsyncs each destination folder once (the batched form of `write`).
+    /// Files are renamed in the order given; on a failure the files already renamed stay, the rest do not appear.
+    public static func writeAll(_ files: [(data: Data, destination: URL)], staging: URL) throws {
+        var temps: [URL] = []
+        do {
+            for file in files {
+                temps.append(try writeTemp(file.data, in: staging, name: file.destination.lastPathComponent))
+            }
+            for (temp, file) in zip(temps, files) {
+                try System.renameItem(temp.path, file.destination.path)
+            }
+        } catch {
+            for temp in temps { try? System.removeFile(temp.path) }
+            throw error
+        }
+        var folders: [String] = []
+        for file in files {
+            let folder = file.destination.deletingLastPathComponent().path
+            if !folders.contains(folder) { folders.append(folder) }
+        }
+        for folder in folders { try System.fsyncDirectory(folder) }
+    }
+
+    /// Removes a file durably (the unlink is made to survive a crash by fsyncing its folder).
+    public static func remove(_ url: URL) throws {
+        try System.removeFile(url.path)
+        try System.fsyncDirectory(url.deletingLastPathComponent().path)
+    }
+
+    /// Moves a file to another folder durably (rename, then fsync both folders).
+    public static func move(_ source: URL, to destination: URL) throws {
+        try System.renameItem(source.path, destination.path)
+        try System.fsyncDirectory(destination.deletingLastPathComponent().path)
+        try System.fsyncDirectory(source.deletingLastPathComponent().path)
+    }
+
+    private static func writeTemp(_ data: Data, in folder: URL, name: String) throws -> URL {
+        let temp = folder.appendingPathComponent(
+            "\(tempPrefix)\(System.processID)-\(UUID().uuidString.prefix(8))-\(name)")
+        let fd = try System.createExclusive(temp.path, mode: mode_t(fileMode))
+        do {
+            try System.writeAll(fd, data, path: temp.path)
+            try System.fsyncDescriptor(fd, path: temp.path)
+            System.closeDescriptor(fd)
+        } catch {
+            System.closeDescriptor(fd)
+            try? System.removeFile(temp.path)
+            throw error
+        }
+        return temp
+    }
+
+    /// True for a name this helper uses for temp files, or Foundation's own atomic-write orphans.
+    public static func isTempName(_ name: String) -> Bool {
+        name.hasPrefix(tempPrefix) || name.hasPrefix(".dat.nosync")
+    }
+
+    /// The pid in a temp name, if it carries one.
+    static func writerProcessID(ofTempName name: String) -> Int32? {
+        guard name.hasPrefix(tempPrefix) else { return nil }
+        return Int32(name.dropFirst(tempPrefix.count).prefix { $0 != "-" })
+    }
+
+    /// Removes temp orphans from `folder`: temp files whose writer process is gone, or that are older than
+    /// `maximumAge` (a writer never holds one that long). Returns the names removed.
+    @discardableResult
+    public static func sweepOrphans(in folder: URL, maximumAge: TimeInterval = 600) throws -> [String] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        } catch {
+            if !FileManager.default.fileExists(atPath: folder.path) { return [] }
+            throw error
+        }
+        var removed: [String] = []
+        for name in names where isTempName(name) {
+            let path = folder.appendingPathComponent(name).path
+            guard let status = try System.status(path), status.isRegularFile else { continue }
+            let writerGone = writerProcessID(ofTempName: name).map { !System.processExists($0) } ?? true
+            let tooOld = Date().timeIntervalSince(status.modified) > maximumAge
+            let ownProcess = writerProcessID(ofTempName: name) == System.processID
+            if (writerGone || tooOld) && !ownProcess {
+                try System.removeFile(path)
+                removed.append(name)
+            }
+        }
+        if !removed.isEmpty { try System.fsyncDirectory(folder.path) }
+        return removed
+    }
+}

@@ -1,0 +1,120 @@
+import B1Cache
+import Foundation
+
+/// What every command gets: its parsed arguments, the cache paths, the environment and the terminal.
+struct CommandContext {
+    let arguments: Arguments
+    let environment: [String: String]
+    let terminal: Terminal
+
+    var paths: CachePaths { CachePaths.resolve(flag: arguments.value("--cache-dir"), environment: environment) }
+    var json: Bool { arguments.has("--json") }
+}
+
+/// A `b1cache` subcommand.
+protocol Command: Sendable {
+    static var name: String { get }
+    /// One line for the command list.
+    static var summary: String { get }
+    /// The full `--help` text (usage, options, examples).
+    static var help: String { get }
+    /// Options that take a value (besides `--cache-dir`).
+    static var options: Set<String> { get }
+    /// Flags (besides `--help`).
+    static var flags: Set<String> { get }
+    static func run(_ context: CommandContext) throws -> ExitCode
+}
+
+/// The `b1cache` command line: parses, dispatches, and turns errors into `b1cache: error: …` and exit codes.
+public enum CLI {
+    static let commands: [any Command.Type] = [
+        InspectCommand.self, ShowCommand.self, PathCommand.self, SignOutCommand.self,
+    ]
+
+    /// Runs one invocation. `arguments` excludes the program name.
+    public static func run(_ arguments: [String], environment: [String: String]) -> Int32 {
+        let terminal = Terminal(environment: environment)
+        defer { terminal.flush() }
+        guard let first = arguments.first else {
+            terminal.line(overview)
+            return ExitCode.usage.rawValue
+        }
+        if first == "--help" || first == "-h" || first == "help" {
+            if arguments.count > 1, let command = commands.first(where: { $0.name == arguments[1] }) {
+                terminal.line(command.help)
+            } else {
+                terminal.line(overview)
+            }
+            return ExitCode.ok.rawValue
+        }
+        if first == "--version" {
+            terminal.line("b1cache \(version)")
+            return ExitCode.ok.rawValue
+        }
+        guard let command = commands.first(where: { $0.name == first }) else {
+            terminal.error("unknown command '\(first)'", hint: "run 'b1cache --help' for the list of commands")
+            return ExitCode.usage.rawValue
+        }
+        let words = Array(arguments.dropFirst())
+        if words.contains("--help") || words.contains("-h") {
+            terminal.line(command.help)
+            return ExitCode.ok.rawValue
+        }
+        do {
+            let parsed = try Arguments(words, options: command.options.union(["--cache-dir"]),
+                                       flags: command.flags, command: command.name)
+            let context = CommandContext(arguments: parsed, environment: environment, terminal: terminal)
+            return try command.run(context).rawValue
+        } catch {
+            let (message, hint, code) = describe(error)
+            terminal.error(message, hint: hint)
+            return code.rawValue
+        }
+    }
+
+    /// The sentence, hint and exit code for an error that reached the top.
+    static func describe(_ error: Error) -> (String, String, ExitCode) {
+        switch error {
+        case let error as UsageError:
+            return (error.description, error.hint, .usage)
+        case let error as StoreError:
+            switch error {
+            case .corrupt, .unsupportedSchema: return (error.description, error.hint, .corrupt)
+            case .unknownCollection: return (error.description, error.hint, .usage)
+            default: return (error.description, error.hint, .failure)
+            }
+        case let error as SignOutError:
+            switch error {
+            case .writesPending: return (error.description, error.hint, .refused)
+            case .exportInsideCache: return (error.description, error.hint, .usage)
+            }
+        default:
+            return ("\(error)", "", .failure)
+        }
+    }
+
+    static let version = "0.1.0"
+
+    static var overview: String {
+        var width = 0
+        for command in commands { width = max(width, command.name.count) }
+        var list: [String] = []
+        for command in commands {
+            list.append("  " + command.name + String(repeating: " ", count: width - command.name.count) + "  " + command.summary)
+        }
+        return """
+        b1cache — the offline cache of a BillingOne finance client
+
+        Usage: b1cache COMMAND [OPTIONS]
+
+        Commands:
+        \(list.joined(separator: "\n"))
+
+        Every command takes --cache-dir DIR (default: $B1CACHE_DIR, else $XDG_CACHE_HOME/billingone,
+        else ~/.cache/billingone) and --help.
+
+        Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 flush incomplete, 4 offline,
+        5 unauthorized, 6 busy (lock held), 7 refused, 8 corrupt data found.
+        """
+    }
+}

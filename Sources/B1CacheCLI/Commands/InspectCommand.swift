@@ -1,0 +1,111 @@
+import B1Cache
+import Foundation
+
+enum InspectCommand: Command {
+    static let name = "inspect"
+    static let summary = "account, collections (items, age, stale), queue, failed, lock, disk use"
+    static let options: Set<String> = ["--stale-after"]
+    static let flags: Set<String> = ["--json"]
+    static let help = """
+    Usage: b1cache inspect [--json] [--stale-after DURATION] [--cache-dir DIR]
+
+    Summarizes the cache from the manifest and folder listings alone (no envelope is read, so it is as fast
+    on 100,000 invoices as on 10): the account, each collection's item count, age and stale mark, pending
+    and failed writes, the lock, and disk use.
+
+    A collection is stale when it was synced before the last Sync All, or longer ago than --stale-after
+    (default 24h; units s, m, h, d).
+
+    Options:
+      --json                 one JSON object, for scripts (jq '.collections[] | select(.stale) | .name')
+      --stale-after DURATION how old a collection may be before it is marked stale
+
+    Exit codes: 0 ok; 8 the manifest is corrupt.
+    """
+
+    static func run(_ context: CommandContext) throws -> ExitCode {
+        guard context.arguments.positionals.isEmpty else { throw UsageError("'inspect' takes no arguments") }
+        let now = Date()
+        let staleAfter = try context.arguments.duration("--stale-after") ?? Manifest.defaultStaleAfter
+        let summary = try CacheSummary.load(paths: context.paths, now: now, staleAfter: staleAfter)
+        if context.json {
+            context.terminal.line(JSONWriter.compactString(json(summary, now: now)))
+        } else {
+            printHuman(summary, now: now, terminal: context.terminal)
+        }
+        return .ok
+    }
+
+    static func json(_ summary: CacheSummary, now: Date) -> JSONValue {
+        let collections: [JSONValue] = summary.collections.map { line in
+            var entry = JSONObject()
+            entry["name"] = .string(line.name.rawValue)
+            entry["count"] = .integer(line.state?.count ?? 0)
+            entry["bytes"] = .integer(line.state?.bytes ?? 0)
+            entry["revision"] = .integer(line.state?.revision ?? 0)
+            entry["syncedAt"] = .optionalDate(line.state?.syncedAt)
+            let age: JSONValue? = line.state?.syncedAt.map { .integer(Int(now.timeIntervalSince($0))) }
+            entry["ageSeconds"] = age ?? .null
+            entry["stale"] = .bool(line.stale)
+            entry["complete"] = .bool(line.complete)
+            entry["synced"] = .bool(line.state != nil)
+            return .object(entry)
+        }
+        let account: JSONValue = summary.account.map {
+            ["orgId": .string($0.orgId), "userId": .string($0.userId), "email": .string($0.email)]
+        } ?? .null
+        return [
+            "root": .string(summary.root.path),
+            "exists": .bool(summary.exists),
+            "account": account,
+            "lastSyncAllAt": .optionalDate(summary.lastSyncAllAt),
+            "collections": .array(collections),
+            "pending": ["count": .integer(summary.pending.count), "oldestCreatedAt": .optionalDate(summary.oldestPendingAt)],
+            "failed": ["count": .integer(summary.failedCount)],
+            "lock": ["held": .bool(summary.lockHeld), "owner": summary.lockOwner ?? .null],
+            "diskBytes": .integer(summary.diskBytes),
+        ]
+    }
+
+    static func printHuman(_ summary: CacheSummary, now: Date, terminal: Terminal) {
+        terminal.line(terminal.paint("Cache ", .bold) + summary.root.path)
+        guard summary.exists else {
+            terminal.line("Nothing cached yet: the folder does not exist. Run 'b1cache sync' while online.")
+            return
+        }
+        terminal.line("Account        " + (summary.account?.description ?? "none yet (first sync records it)"))
+        let lastSyncAll = summary.lastSyncAllAt.map { "\(Timestamp.string($0)) (\(Timestamp.age(of: $0, now: now)))" }
+        terminal.line("Last Sync All  " + (lastSyncAll ?? "never"))
+        terminal.line()
+        var rows = [["COLLECTION", "ITEMS", "SYNCED", "", ""]]
+        for line in summary.collections {
+            let age = line.state?.syncedAt.map { Timestamp.age(of: $0, now: now) } ?? "never"
+            let stale = line.stale ? terminal.paint("stale", .yellow) : ""
+            rows.append([line.name.rawValue, line.state.map { String($0.count) } ?? "-", age, stale,
+                         line.complete ? "" : terminal.paint("partial snapshot", .dim)])
+        }
+        for row in Format.table(rows, rightAligned: [1]) { terminal.line(row) }
+        terminal.line()
+        let pendingCount = summary.pending.count
+        var pending = "\(pendingCount)"
+        if let oldest = summary.oldestPendingAt { pending += ", oldest \(Timestamp.age(of: oldest, now: now))" }
+        if pendingCount > 0 {
+            pending += terminal.paint("  not on the server yet: run 'b1cache flush' when online", .yellow)
+        }
+        terminal.line("Pending writes " + pending)
+        var failed = "\(summary.failedCount)"
+        if summary.failedCount > 0 { failed += terminal.paint("  see 'b1cache queue --failed', then retry or drop", .red) }
+        terminal.line("Failed writes  " + failed)
+        terminal.line("Lock           " + lockText(summary))
+        terminal.line("Disk use       " + Format.bytes(summary.diskBytes))
+    }
+
+    static func lockText(_ summary: CacheSummary) -> String {
+        guard summary.lockHeld else { return "free" }
+        guard let owner = summary.lockOwner else { return "held (owner not written yet)" }
+        let command = owner["command"]?.stringValue ?? "?"
+        let pid = owner["pid"]?.intValue.map(String.init) ?? "?"
+        let host = owner["host"]?.stringValue ?? "?"
+        return "held by \(command) (pid \(pid) on \(host))"
+    }
+}

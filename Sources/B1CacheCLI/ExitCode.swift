@@ -1,0 +1,12 @@
+/// The exit codes of SPEC §11; scripts rely on them.
+public enum ExitCode: Int32, Sendable {
+    case ok = 0
+    case failure = 1
+    case usage = 2
+    case flushIncomplete = 3
+    case offline = 4
+    case unauthorized = 5
+    case busy = 6
+    case refused = 7
+    case corrupt = 8
+}

@@ -1,0 +1,88 @@
+import B1Cache
+import Foundation
+
+/// Where a command writes: buffered stdout and stderr, with colour only on a terminal and never with `NO_COLOR`.
+final class Terminal {
+    private var buffer: [UInt8] = []
+    private let output: FileHandle
+    private let errorOutput: FileHandle
+    let isInteractive: Bool
+    let useColour: Bool
+
+    init(environment: [String: String], output: FileHandle = .standardOutput, errorOutput: FileHandle = .standardError) {
+        self.output = output
+        self.errorOutput = errorOutput
+        isInteractive = System.isTerminal(output.fileDescriptor)
+        let noColour = (environment["NO_COLOR"].map { !$0.isEmpty } ?? false) || environment["TERM"] == "dumb"
+        useColour = isInteractive && !noColour
+    }
+
+    /// Writes a line to stdout (buffered; flushed in 64 KiB pieces and at the end of the command).
+    func line(_ text: String = "") {
+        buffer.append(contentsOf: text.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func flush() {
+        guard !buffer.isEmpty else { return }
+        output.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes to stderr at once (after anything pending on stdout).
+    func note(_ text: String) {
+        flush()
+        errorOutput.write(Data((text + "\n").utf8))
+    }
+
+    /// `b1cache: error: <sentence>` and, when there is one, a hint line.
+    func error(_ message: String, hint: String = "") {
+        note("b1cache: error: \(message)")
+        if !hint.isEmpty { note("hint: \(hint)") }
+    }
+
+    func warning(_ message: String) { note("b1cache: warning: \(message)") }
+
+    enum Colour: String {
+        case red = "31", yellow = "33", green = "32", dim = "2", bold = "1"
+    }
+
+    func paint(_ text: String, _ colour: Colour) -> String {
+        useColour ? "\u{1B}[\(colour.rawValue)m\(text)\u{1B}[0m" : text
+    }
+}
+
+/// Formatting helpers for human output.
+enum Format {
+    static func bytes(_ count: Int64) -> String {
+        let units = ["B", "KB", "MB", "GB", "TB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1000, unit < units.count - 1 {
+            value /= 1000
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    /// Pads cells to column widths; `rightAligned` columns are numbers.
+    static func table(_ rows: [[String]], rightAligned: Set<Int> = []) -> [String] {
+        guard let columns = rows.map(\.count).max() else { return [] }
+        var widths = [Int](repeating: 0, count: columns)
+        for row in rows {
+            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], visibleWidth(cell)) }
+        }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                let padding = String(repeating: " ", count: widths[index] - visibleWidth(cell))
+                return rightAligned.contains(index) ? padding + cell : cell + padding
+            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        }
+    }
+
+    /// Width without colour escapes.
+    static func visibleWidth(_ text: String) -> Int {
+        text.replacingOccurrences(of: "\u{1B}\\[[0-9;]*m", with: "", options: .regularExpression).count
+    }
+}

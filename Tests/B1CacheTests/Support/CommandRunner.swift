@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+
+/// The outcome of running a real process.
+struct CommandResult: Sendable {
+    var status: Int32
+    var output: String
+    var errorOutput: String
+
+    var lines: [String] { output.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
+}
+
+/// Runs the built `b1cache` binary (and other programs) through `Process`, as a user would.
+enum CommandRunner {
+    /// The binary under test: `$B1CACHE_BIN` (set by `make test`), else next to the test bundle.
+    static let binary: URL = {
+        if let path = ProcessInfo.processInfo.environment["B1CACHE_BIN"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = folder.appendingPathComponent("b1cache")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return Repository.root.appendingPathComponent(".build/debug/b1cache")
+    }()
+
+    /// Runs `b1cache` with `arguments`, a clean environment plus `environment`, and optional standard input.
+    static func b1cache(_ arguments: [String], environment: [String: String] = [:], input: Data? = nil,
+                        umask: String? = nil) throws -> CommandResult {
+        if let umask {
+            let quoted = ([binary.path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+            return try run(URL(fileURLWithPath: "/bin/sh"), ["-c", "umask \(umask); exec \(quoted.joined(separator: " "))"],
+                           environment: environment, input: input)
+        }
+        return try run(binary, arguments, environment: environment, input: input)
+    }
+
+    static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+                    input: Data? = nil) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var base = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                    "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/tmp"]
+        base.merge(environment) { $1 }
+        process.environment = base
+        let output = Pipe(), errorOutput = Pipe(), inputPipe = Pipe()
+        process.standardOutput = output
+        process.standardError = errorOutput
+        process.standardInput = inputPipe
+        try process.run()
+        if let input { inputPipe.fileHandleForWriting.write(input) }
+        try inputPipe.fileHandleForWriting.close()
+        // Read both pipes concurrently so a chatty process cannot block on a full pipe.
+        let errorData = Locked(Data())
+        let reader = Thread { errorData.set(errorOutput.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errorData.isSet { usleep(1000) }
+        return CommandResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                             errorOutput: String(decoding: errorData.value ?? Data(), as: UTF8.self))
+    }
+
+    /// `jq` on a file, for checks that compare b1cache with what a script would see.
+    static func jq(_ filter: String, _ file: URL) throws -> String {
+        try run(URL(fileURLWithPath: "/usr/bin/env"), ["jq", "-r", filter, file.path]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A value set once from another thread.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value?
+    init(_ initial: Value? = nil) { _ = initial }
+    func set(_ value: Value) { lock.lock(); stored = value; lock.unlock() }
+    var value: Value? { lock.lock(); defer { lock.unlock() }; return stored }
+    var isSet: Bool { value != nil }
+}

@@ -1,0 +1,33 @@
+import Foundation
+
+/// A UUID-named folder for one test, removed when the test's suite instance goes away.
+final class TemporaryFolder: @unchecked Sendable {
+    let url: URL
+
+    init() {
+        url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("b1cache-tests-\(UUID().uuidString.lowercased())", isDirectory: true)
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        // Undo any read-only modes a test set, so the folder can be removed.
+        _ = try? Process.run(URL(fileURLWithPath: "/bin/chmod"), arguments: ["-R", "u+rwx", url.path]).waitUntilExit()
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    func path(_ relative: String) -> URL { url.appendingPathComponent(relative) }
+}
+
+/// Paths of the repository the tests run in.
+enum Repository {
+    static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let sampleCache = root.appendingPathComponent("SampleCache")
+
+    /// Copies SampleCache to `destination` (which must not exist) and returns it.
+    static func copySampleCache(to destination: URL) throws -> URL {
+        try FileManager.default.copyItem(at: sampleCache, to: destination)
+        return destination
+    }
+}
