@@ -33,7 +33,9 @@ public struct CacheStore: Sendable {
     }
 
     /// Reads a file inside the cache; nil when it does not exist.
+    /// Checks the root first: a symlinked or foreign root is refused for reads too.
     func readIfPresent(_ url: URL, limit: Int = Int.max) throws -> Data? {
+        guard try CacheRoot.check(paths.root) else { return nil }
         do {
             return try System.readFile(url.path, limit: limit)
         } catch let error as SystemCallError {

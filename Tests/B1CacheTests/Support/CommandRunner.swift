@@ -54,7 +54,7 @@ enum CommandRunner {
         if let input { inputPipe.fileHandleForWriting.write(input) }
         try inputPipe.fileHandleForWriting.close()
         // Read both pipes concurrently so a chatty process cannot block on a full pipe.
-        let errorData = Locked(Data())
+        let errorData = Locked<Data>()
         let reader = Thread { errorData.set(errorOutput.fileHandleForReading.readDataToEndOfFile()) }
         reader.start()
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
@@ -75,7 +75,6 @@ enum CommandRunner {
 final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: Value?
-    init(_ initial: Value? = nil) { _ = initial }
     func set(_ value: Value) { lock.lock(); stored = value; lock.unlock() }
     var value: Value? { lock.lock(); defer { lock.unlock() }; return stored }
     var isSet: Bool { value != nil }
