@@ -14,6 +14,7 @@ release:
 
 # The whole suite: Swift Testing tests drive the real b1cache binary (and, where present, the reference server).
 test:
+	python3 scripts/make-sample-cache.py --check
 	$(SWIFT) build
 	B1CACHE_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test
 	@if [ -f Tests/ReferenceServer/test_server.py ]; then python3 Tests/ReferenceServer/test_server.py; fi

@@ -64,6 +64,10 @@ public enum CLI {
             let parsed = try Arguments(words, options: command.options.union(["--cache-dir"]),
                                        flags: command.flags, command: command.name)
             let context = CommandContext(arguments: parsed, environment: environment, terminal: terminal)
+            if command.name != PathCommand.name {
+                // A sign-out interrupted between its rename and its delete is finished by the next run.
+                try CacheRoot.finishInterruptedSignOut(context.paths)
+            }
             return try command.run(context).rawValue
         } catch {
             let (message, hint, code) = describe(error)

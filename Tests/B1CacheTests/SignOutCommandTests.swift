@@ -1,0 +1,75 @@
+import B1Cache
+import Foundation
+import Testing
+
+@Suite final class SignOutCommandTests {
+    let folder = TemporaryFolder()
+    lazy var cache: URL = (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache")
+
+    func b1cache(_ arguments: [String]) throws -> CommandResult {
+        try CommandRunner.b1cache(arguments + ["--cache-dir", cache.path])
+    }
+
+    /// Every file under the cache with its bytes, to prove nothing changed.
+    func snapshot() throws -> [String: Data] {
+        var files: [String: Data] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: cache.path)
+        while let relative = enumerator?.nextObject() as? String {
+            let url = cache.appendingPathComponent(relative)
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue {
+                files[relative] = try Data(contentsOf: url)
+            }
+        }
+        return files
+    }
+
+    @Test func signOutWithPendingWritesExits7SaysHowManyAndLosesNothing() throws {
+        let before = try snapshot()
+        let result = try b1cache(["sign-out"])
+        #expect(result.status == 7)
+        #expect(result.errorOutput.contains("3 pending and 1 failed"))
+        #expect(try snapshot() == before)
+    }
+
+    @Test func forceLeavesNothingBehind() throws {
+        let result = try b1cache(["sign-out", "--force"])
+        #expect(result.status == 0, "\(result.errorOutput)")
+        #expect(!FileManager.default.fileExists(atPath: cache.path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.url.path).isEmpty)
+    }
+
+    @Test func exportPendingSavesEveryWriteThenWipes() throws {
+        let export = folder.path("pending.jsonl")
+        let result = try CommandRunner.b1cache(["sign-out", "--export-pending", export.path, "--cache-dir", cache.path],
+                                               umask: "000")
+        #expect(result.status == 0, "\(result.errorOutput)")
+        let lines = try String(contentsOf: export, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4)
+        for line in lines { #expect(try JSONParser.parse(String(line))["format"] == "b1cache.write") }
+        #expect(!FileManager.default.fileExists(atPath: cache.path))
+        let mode = try FileManager.default.attributesOfItem(atPath: export.path)[.posixPermissions] as? Int
+        #expect(mode.map { $0 & 0o777 } == 0o600)
+    }
+
+    @Test func exportInsideTheCacheIsRefused() throws {
+        let result = try b1cache(["sign-out", "--export-pending", cache.appendingPathComponent("x.jsonl").path])
+        #expect(result.status == 2)
+        #expect(FileManager.default.fileExists(atPath: cache.appendingPathComponent("manifest.json").path))
+    }
+
+    @Test func aWipeInterruptedAfterTheRenameIsFinishedByTheNextRun() throws {
+        // What a crash between the rename aside and the delete leaves behind.
+        let aside = folder.path(".cache.signing-out-0f0f")
+        try FileManager.default.moveItem(at: cache, to: aside)
+        let result = try CommandRunner.b1cache(["inspect", "--cache-dir", cache.path])
+        #expect(result.status == 0)
+        #expect(!FileManager.default.fileExists(atPath: aside.path))
+    }
+
+    @Test func signOutOfNothingIsFine() throws {
+        let result = try CommandRunner.b1cache(["sign-out", "--cache-dir", folder.path("none").path])
+        #expect(result.status == 0)
+        #expect(result.output.contains("Nothing to delete"))
+    }
+}
