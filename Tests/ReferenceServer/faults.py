@@ -1,0 +1,139 @@
+"""Injected faults and request counters of the reference server (see docs/PROTOCOL.md)."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from protocol import ApiError
+
+# --- Faults -------------------------------------------------------------------------------------
+
+class Faults:
+    """Injected faults. POST /admin/faults replaces the whole set; {} clears it."""
+
+    FIELDS = {"latencyMs", "status", "count", "retryAfter", "drop", "dropAfterApply",
+              "conflictIds", "failIds", "path"}
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._state = self._empty()
+
+    @staticmethod
+    def _empty() -> dict:
+        return {"latencyMs": 0, "status": None, "count": 0, "retryAfter": None, "drop": 0,
+                "dropAfterApply": 0, "conflictIds": [], "failIds": [], "path": None}
+
+    @classmethod
+    def validate(cls, body) -> dict:
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad_request", "faults must be a JSON object")
+        unknown = sorted(set(body) - cls.FIELDS)
+        if unknown:
+            raise ApiError(400, "bad_request", f"unknown fault field(s): {', '.join(unknown)}; "
+                                               f"known: {', '.join(sorted(cls.FIELDS))}")
+        state = cls._empty()
+
+        def count(name, low=0, high=10**9):
+            value = body.get(name)
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ApiError(400, "bad_request", f"{name} must be an integer from {low} to {high}")
+            return value
+
+        state["latencyMs"] = count("latencyMs", 0, 600_000) or 0
+        state["status"] = count("status", 400, 599)
+        state["count"] = count("count") if "count" in body else (1 if state["status"] else 0)
+        if state["status"] is None:
+            state["count"] = 0
+        state["retryAfter"] = count("retryAfter", 0, 86_400)
+        state["drop"] = count("drop") or 0
+        state["dropAfterApply"] = count("dropAfterApply") or 0
+        for name in ("conflictIds", "failIds"):
+            ids = body.get(name, [])
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                raise ApiError(400, "bad_request", f"{name} must be an array of write ids")
+            state[name] = list(ids)
+        path = body.get("path")
+        if path is not None and (not isinstance(path, str) or not path.startswith("/")):
+            raise ApiError(400, "bad_request", "path must be a path prefix starting with /")
+        state["path"] = path
+        return state
+
+    def replace(self, state: dict):
+        with self._lock:
+            self._state = state
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return json.loads(json.dumps(self._state))
+
+    def _in_scope(self, path: str) -> bool:
+        prefix = self._state["path"]
+        return prefix is None or path.startswith(prefix)
+
+    def latency(self) -> float:
+        with self._lock:
+            return self._state["latencyMs"] / 1000.0
+
+    def take_status(self, path: str):
+        """(status, retryAfter) when this /v1/ request must be answered with an injected status."""
+        with self._lock:
+            s = self._state
+            if s["status"] and s["count"] > 0 and self._in_scope(path):
+                s["count"] -= 1
+                return s["status"], s["retryAfter"]
+            return None
+
+    def take_drop(self, path: str, field: str) -> bool:
+        with self._lock:
+            if self._state[field] > 0 and self._in_scope(path):
+                self._state[field] -= 1
+                return True
+            return False
+
+    def drop_armed(self) -> bool:
+        with self._lock:
+            return self._state["drop"] > 0 or self._state["dropAfterApply"] > 0
+
+    def take_fail(self, write_id: str):
+        """One-shot transient failure for a write id (list an id N times to fail it N times)."""
+        with self._lock:
+            if write_id in self._state["failIds"]:
+                self._state["failIds"].remove(write_id)
+                return True, self._state["retryAfter"]
+            return False, None
+
+    def is_conflict(self, write_id: str) -> bool:
+        with self._lock:
+            return write_id in self._state["conflictIds"]
+
+
+class Stats:
+    """Counts of /v1/ (and unknown) requests; admin requests are not counted."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        self._requests, self._by_path, self._by_status = 0, {}, {}
+
+    def count_request(self, path: str):
+        with self._lock:
+            self._requests += 1
+            self._by_path[path] = self._by_path.get(path, 0) + 1
+
+    def count_answer(self, status):
+        with self._lock:
+            key = str(status)
+            self._by_status[key] = self._by_status.get(key, 0) + 1
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {"requests": self._requests, "byPath": dict(self._by_path), "byStatus": dict(self._by_status)}
+
+    def clear(self):
+        with self._lock:
+            self.reset()

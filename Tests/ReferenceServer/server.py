@@ -1,0 +1,440 @@
+#!/usr/bin/env python3
+"""Reference server for the b1cache protocol (SPEC §10), with fault injection and a write ledger.
+
+Python 3.11+ standard library only. State lives in SQLite (--db), so it survives a restart.
+See docs/PROTOCOL.md for the protocol as built and the admin endpoints.
+
+    python3 Tests/ReferenceServer/server.py [--port N|0] [--host 127.0.0.1] [--db PATH] [--seed DIR]
+
+Prints exactly `listening on http://HOST:PORT` (flushed) once it accepts connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the sibling modules, wherever we are run from
+
+from faults import Faults, Stats  # noqa: E402
+from protocol import (  # noqa: E402
+    COLLECTIONS, DEFAULT_DEV_ACCOUNT, DEFAULT_LIMIT, DEV_TOKEN, MAX_BATCH, MAX_BODY_BYTES, MAX_LIMIT,
+    OTHER_ACCOUNT, ApiError, dumps, invalid, utc_now,
+)
+from store import Store  # noqa: E402
+
+# Tests/ReferenceServer/server.py -> the repository root.
+DEFAULT_SEED = Path(__file__).resolve().parent.parent.parent / "SampleCache"
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+class Dropped(Exception):
+    """The connection was closed on purpose without an answer."""
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "b1cache-reference/1"
+    timeout = 300  # idle keep-alive connections are closed after this many seconds
+
+    store: Store
+    faults: Faults
+    stats: Stats
+    verbose = False
+
+    def setup(self):
+        super().setup()
+        # Without this, each response waits ~40 ms (Nagle + delayed ACK between headers and body).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format, *args):
+        if self.verbose:
+            super().log_message(format, *args)
+
+    def do_GET(self):
+        self.handle_api("GET")
+
+    def do_POST(self):
+        self.handle_api("POST")
+
+    def do_PUT(self):
+        self.handle_api("PUT")
+
+    def do_DELETE(self):
+        self.handle_api("DELETE")
+
+    def do_PATCH(self):
+        self.handle_api("PATCH")
+
+    # plumbing
+
+    def read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks, total = [], 0
+            while True:
+                size_line = self.rfile.readline(1024)
+                try:
+                    size = int(size_line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    self.close_connection = True
+                    raise ApiError(400, "bad_request", "malformed chunked body") from None
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_BODY_BYTES:
+                    self.close_connection = True
+                    raise ApiError(413, "too_large", "request body too large")
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(1024)
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        try:
+            size = int(length)
+        except ValueError:
+            self.close_connection = True
+            raise ApiError(400, "bad_request", "invalid Content-Length") from None
+        if size < 0 or size > MAX_BODY_BYTES:
+            self.close_connection = True
+            raise ApiError(413, "too_large", "request body too large")
+        return self.rfile.read(size)
+
+    def send_body(self, status: int, body: bytes, headers=()):
+        if self.counted:
+            self.stats.count_answer(status)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        if self.close_connection or self.faults.drop_armed():
+            # While a drop is armed, make the client open a fresh connection for its next request:
+            # an HTTP client (libcurl, hence URLSession on Linux) silently re-sends a request whose
+            # *reused* keep-alive connection closes before any answer, which would hide the drop.
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_json(self, status: int, value, headers=()):
+        self.send_body(status, dumps(value).encode(), headers)
+
+    def drop(self):
+        if self.counted:
+            self.stats.count_answer("dropped")
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        raise Dropped()
+
+    def json_body(self, raw: bytes):
+        if not raw.strip():
+            return {}
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, "bad_request", "the request body is not valid JSON") from None
+
+    def authenticate(self) -> dict:
+        header = self.headers.get("Authorization", "")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        account = self.store.account_for_token(token) if token else None
+        if account is None:
+            raise ApiError(401, "unauthorized", "missing or unknown bearer token; sign in again")
+        return account
+
+    # routing
+
+    def handle_api(self, method: str):
+        path = unquote(urlsplit(self.path).path)
+        query = parse_qs(urlsplit(self.path).query)
+        self.counted = not path.startswith("/admin/")
+        if self.counted:
+            self.stats.count_request(path)
+        try:
+            raw = self.read_body()
+            if path.startswith("/v1/"):
+                delay = self.faults.latency()
+                if delay:
+                    time.sleep(delay)
+                injected = self.faults.take_status(path)
+                if injected:
+                    status, retry_after = injected
+                    if retry_after is None and status == 429:
+                        retry_after = 1
+                    codes = {401: "unauthorized", 429: "rate_limited", 500: "internal", 503: "unavailable"}
+                    headers = [("Retry-After", str(retry_after))] if retry_after is not None else []
+                    if status == 401:
+                        headers.append(("WWW-Authenticate", "Bearer"))
+                    self.send_json(status, {"error": {"code": codes.get(status, "injected"),
+                                                      "message": f"injected fault: HTTP {status}"}}, headers)
+                    return
+                if path.startswith("/v1/writes") and self.faults.take_drop(path, "drop"):
+                    self.drop()
+            self.route(method, path, query, raw)
+        except Dropped:
+            return
+        except ApiError as error:
+            headers = [("WWW-Authenticate", "Bearer")] if error.status == 401 else []
+            self.send_json(error.status, error.body(), headers)
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+        except Exception as error:  # a bug in this server: answer 500 rather than hang the client
+            print(f"reference server: internal error on {method} {path}: {error!r}", file=sys.stderr, flush=True)
+            self.send_json(500, {"error": {"code": "internal", "message": repr(error)}})
+
+    def route(self, method: str, path: str, query: dict, raw: bytes):
+        def need(expected):
+            if method != expected:
+                raise ApiError(405, "method_not_allowed", f"{path} accepts {expected} only")
+
+        if path == "/v1/health":
+            need("GET")
+            return self.send_json(200, {"status": "ok", "serverTime": utc_now()})
+        if path == "/v1/session":
+            need("GET")
+            return self.send_json(200, self.authenticate())
+        if path.startswith("/v1/collections/"):
+            need("GET")
+            return self.get_collection(path[len("/v1/collections/"):], query)
+        if path == "/v1/writes":
+            need("POST")
+            return self.post_write(path, raw)
+        if path == "/v1/writes:batch":
+            need("POST")
+            return self.post_batch(path, raw)
+        if path == "/admin/ledger":
+            need("GET")
+            write_id = query.get("id", [None])[0]
+            return self.send_json(200, {"writes": self.store.ledger(write_id)})
+        if path == "/admin/reset-ledger":
+            need("POST")
+            body = self.json_body(raw)
+            ids = body.get("ids", [body["id"]] if "id" in body else None) if isinstance(body, dict) else None
+            return self.send_json(200, {"removed": self.store.reset_ledger(ids)})
+        if path == "/admin/stats":
+            need("GET")
+            return self.send_json(200, self.stats.snapshot())
+        if path == "/admin/reset-stats":
+            need("POST")
+            self.stats.clear()
+            return self.send_json(200, self.stats.snapshot())
+        if path == "/admin/faults":
+            if method == "POST":
+                self.faults.replace(Faults.validate(self.json_body(raw)))
+            else:
+                need("GET")
+            return self.send_json(200, self.faults.snapshot())
+        if path == "/admin/mutate":
+            need("POST")
+            return self.mutate(self.json_body(raw))
+        raise ApiError(404, "not_found", f"no such endpoint: {method} {path}")
+
+    def get_collection(self, name: str, query: dict):
+        account = self.authenticate()
+        if name not in COLLECTIONS:
+            raise ApiError(404, "unknown_collection", f"no collection {name!r}; known: {', '.join(COLLECTIONS)}")
+        since_text = query.get("since", [""])[0]
+        limit_text = query.get("limit", [str(DEFAULT_LIMIT)])[0]
+        if not limit_text.isdigit() or int(limit_text) < 1:
+            raise ApiError(400, "bad_request", f"limit must be a positive integer (at most {MAX_LIMIT})")
+        limit = min(int(limit_text), MAX_LIMIT)
+        self.send_body(200, self.store.pull(account["orgId"], name, since_text, limit))
+
+    def post_write(self, path: str, raw: bytes):
+        account = self.authenticate()
+        key = self.headers.get("Idempotency-Key")
+        if not key:
+            raise ApiError(400, "missing_idempotency_key", "POST /v1/writes needs an Idempotency-Key header (the write id)")
+        write = self.json_body(raw)
+        drop_after = self.faults.take_drop(path, "dropAfterApply")
+        result = self.store.submit(account["orgId"], write, self.faults, header_id=key)
+        if drop_after:
+            self.drop()
+        status = result["status"]
+        if status in ("applied", "duplicate"):
+            return self.send_json(200, result)
+        error = dict(result["error"])
+        http_status = error.pop("httpStatus")
+        retry_after = error.pop("retryAfter", None)
+        headers = [("Retry-After", str(retry_after if retry_after is not None else 1))] if http_status == 503 else []
+        self.send_json(http_status, {"error": error}, headers)
+
+    def post_batch(self, path: str, raw: bytes):
+        account = self.authenticate()
+        body = self.json_body(raw)
+        writes = body.get("writes") if isinstance(body, dict) else None
+        if not isinstance(writes, list):
+            raise invalid("the body must be {\"writes\": [...]}")
+        if len(writes) > MAX_BATCH:
+            raise ApiError(413, "too_many_writes", f"a batch holds at most {MAX_BATCH} writes, got {len(writes)}")
+        drop_after = self.faults.take_drop(path, "dropAfterApply")
+        results, stopped = [], False
+        for write in writes:
+            if stopped:
+                write_id = write.get("id") if isinstance(write, dict) else None
+                results.append({"id": write_id, "status": "not-attempted"})
+                continue
+            result = self.store.submit(account["orgId"], write, self.faults)
+            results.append(result)
+            stopped = result["status"] == "failed"  # keep order: nothing after a transient failure
+        if drop_after:
+            self.drop()
+        self.send_json(200, {"results": results})
+
+    def mutate(self, body):
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad_request", "mutate needs a JSON object")
+        account = self.store.account_for_token(body.get("token", DEV_TOKEN))
+        if account is None:
+            raise ApiError(422, "invalid", "unknown token")
+        collection = body.get("collection")
+        if collection not in COLLECTIONS:
+            raise ApiError(404, "unknown_collection", f"no collection {collection!r}")
+        upsert, delete, patch = body.get("upsert", []), body.get("delete", []), body.get("patch", [])
+        if not isinstance(upsert, list) or not all(isinstance(i, dict) and isinstance(i.get("id"), str)
+                                                   for i in upsert):
+            raise invalid("upsert must be an array of items with a string id")
+        if not isinstance(delete, list) or not all(isinstance(i, str) for i in delete):
+            raise invalid("delete must be an array of ids")
+        if not isinstance(patch, list) or not all(isinstance(p, dict) and isinstance(p.get("id"), str)
+                                                  and isinstance(p.get("set"), dict) for p in patch):
+            raise invalid("patch must be an array of {\"id\": …, \"set\": {…}}")
+        self.send_json(200, self.store.mutate(account["orgId"], collection, upsert, delete, patch))
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+# --- Seeding and main ---------------------------------------------------------------------------
+
+def load_seed(folder: Path):
+    """The account, items and cursors of a cache folder (manifest.json, collections/<name>.json)."""
+    def read(file: Path):
+        try:
+            return json.loads(file.read_text())
+        except (OSError, ValueError) as error:
+            raise SystemExit(f"reference server: cannot read seed file {file}: {error}") from None
+
+    manifest = read(folder / "manifest.json")
+    account = manifest.get("account")
+    if not isinstance(account, dict) or not all(isinstance(account.get(k), str) for k in ("orgId", "userId", "email")):
+        raise SystemExit(f"reference server: {folder}/manifest.json has no account {{orgId, userId, email}}")
+    if account["orgId"] == OTHER_ACCOUNT["orgId"]:
+        raise SystemExit(f"reference server: the seed account may not be {OTHER_ACCOUNT['orgId']}")
+    data, cursors = {}, set()
+    for entry in (manifest.get("collections") or {}).values():
+        if isinstance(entry, dict) and isinstance(entry.get("cursor"), str) and entry["cursor"]:
+            cursors.add(entry["cursor"])
+    for name in COLLECTIONS:
+        file = folder / "collections" / f"{name}.json"
+        if not file.exists():
+            continue
+        envelope = read(file)
+        items = envelope.get("items") if isinstance(envelope, dict) else None
+        if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("id"), str) for i in items):
+            raise SystemExit(f"reference server: {file} has no items array of objects with string ids")
+        data[name] = items
+        if isinstance(envelope.get("cursor"), str) and envelope["cursor"]:
+            cursors.add(envelope["cursor"])
+    for file in sorted((folder / "collections").glob("*.json")):
+        if file.stem not in COLLECTIONS:
+            print(f"reference server: ignoring {file.name} (not a known collection)", file=sys.stderr)
+    return {k: account[k] for k in ("orgId", "userId", "email")}, data, sorted(cursors)
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description="b1cache reference server (SPEC §10) with fault injection")
+    parser.add_argument("--port", type=int, default=8787, help="port to listen on; 0 = any free port (default 8787)")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    parser.add_argument("--db", help="SQLite database file (default: a temporary file removed at exit)")
+    parser.add_argument("--seed", help="cache folder to seed the sample account from when the database is empty "
+                                       "(default: the repository's SampleCache/ when present)")
+    parser.add_argument("--no-seed", action="store_true", help="start the sample account empty")
+    parser.add_argument("--verbose", action="store_true", help="log every request on stderr")
+    args = parser.parse_args(argv)
+    host = "127.0.0.1" if args.host == "localhost" else args.host
+    try:
+        if not ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).version != 4:
+            raise ValueError
+    except ValueError:
+        parser.error(f"--host must be an IPv4 loopback address (this test server never listens on a network): {args.host}")
+    args.host = host
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    temp_dir = None
+    if args.db:
+        db_path = args.db
+    else:
+        temp_dir = tempfile.mkdtemp(prefix="b1-reference-server-")
+        db_path = os.path.join(temp_dir, "server.sqlite")
+
+    store = Store(db_path)
+    if not store.has_data():
+        seed = None if args.no_seed else (Path(args.seed) if args.seed else
+                                          (DEFAULT_SEED if (DEFAULT_SEED / "manifest.json").exists() else None))
+        if seed is not None:
+            account, data, cursors = load_seed(seed)
+        else:
+            account, data, cursors = dict(DEFAULT_DEV_ACCOUNT), {}, []
+        store.seed(account, data, cursors)
+    elif args.seed:
+        print("reference server: database already has data; --seed ignored", file=sys.stderr)
+
+    Handler.store, Handler.faults, Handler.stats, Handler.verbose = store, Faults(), Stats(), args.verbose
+    try:
+        server = Server((args.host, args.port), Handler)
+    except OSError as error:
+        store.close()
+        raise SystemExit(f"reference server: cannot listen on {args.host}:{args.port}: {error.strerror or error}")
+
+    def stop(signum, frame):
+        # shutdown() waits for serve_forever() to return, so it cannot run on this (the serving) thread.
+        # Raising from the handler instead is not safe: socketserver catches Exception per request.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"listening on http://{args.host}:{server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.1)
+    finally:
+        server.server_close()
+        with store.lock:  # let a write in progress finish its transaction
+            store.close()
+        if temp_dir:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
