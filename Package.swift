@@ -4,7 +4,7 @@ import PackageDescription
 // Foundation only: no package dependencies, tests included (SPEC §1).
 let package = Package(
     name: "b1cache",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "B1Cache", targets: ["B1Cache"]),
         .executable(name: "b1cache", targets: ["b1cache"]),

@@ -6,6 +6,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/b1cache-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cp -R "$here/SampleCache" "$work/cache"
+# git keeps no file modes; give the copy the ones b1cache gives its own files.
+find "$work/cache" -type d -exec chmod 700 {} + && find "$work/cache" -type f -exec chmod 600 {} +
 export B1CACHE_DIR="$work/cache"
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }

@@ -28,7 +28,8 @@ protocol Command: Sendable {
 /// The `b1cache` command line: parses, dispatches, and turns errors into `b1cache: error: …` and exit codes.
 public enum CLI {
     static let commands: [any Command.Type] = [
-        InspectCommand.self, ShowCommand.self, PathCommand.self, SignOutCommand.self,
+        InspectCommand.self, ShowCommand.self, QueueCommand.self, EnqueueCommand.self, DropCommand.self,
+        VerifyCommand.self, PathCommand.self, SignOutCommand.self,
     ]
 
     /// Runs one invocation. `arguments` excludes the program name.
@@ -87,6 +88,8 @@ public enum CLI {
             case .unknownCollection: return (error.description, error.hint, .usage)
             default: return (error.description, error.hint, .failure)
             }
+        case let error as QueueError:
+            return (error.description, error.hint, .usage)
         case let error as SignOutError:
             switch error {
             case .writesPending: return (error.description, error.hint, .refused)

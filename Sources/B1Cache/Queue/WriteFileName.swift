@@ -6,18 +6,25 @@ import Foundation
 /// then the sequence (several writes of one process within one microsecond), then the id. Directory order and
 /// mtime are never used. `20261122T092011.123456Z-000001-0b9f6c1e-….json`
 public struct WriteFileName: Sendable, Equatable, Comparable {
-    public var createdAt: Date
+    /// Creation time in whole microseconds since 1970 (an integer, so ordering never suffers float rounding).
+    public var microseconds: Int64
     public var sequence: Int
     public var id: String
 
-    public init(createdAt: Date, sequence: Int, id: String) {
-        self.createdAt = createdAt
+    public init(microseconds: Int64, sequence: Int, id: String) {
+        self.microseconds = microseconds
         self.sequence = sequence
         self.id = id
     }
 
+    public init(createdAt: Date, sequence: Int, id: String) {
+        self.init(microseconds: Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded()), sequence: sequence, id: id)
+    }
+
+    public var createdAt: Date { Date(timeIntervalSince1970: TimeInterval(microseconds) / 1_000_000) }
+
     public var fileName: String {
-        let micros = Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded(.down))
+        let micros = microseconds
         let seconds = Date(timeIntervalSince1970: TimeInterval(micros / 1_000_000))
         let parts = WriteFileName.utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: seconds)
         func pad(_ value: Int?, _ width: Int) -> String {
@@ -46,8 +53,8 @@ public struct WriteFileName: Sendable, Equatable, Comparable {
               let micros = number(16..<22),
               let date = WriteFileName.utc.date(from: DateComponents(
                 year: year, month: month, day: day, hour: hour, minute: minute, second: second)) else { return nil }
-        self.init(createdAt: date.addingTimeInterval(TimeInterval(micros) / 1_000_000), sequence: sequence,
-                  id: String(parts[2]))
+        self.init(microseconds: Int64(date.timeIntervalSince1970.rounded()) * 1_000_000 + Int64(micros),
+                  sequence: sequence, id: String(parts[2]))
     }
 
     public static func < (lhs: WriteFileName, rhs: WriteFileName) -> Bool { lhs.fileName < rhs.fileName }

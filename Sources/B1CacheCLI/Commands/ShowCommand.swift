@@ -5,15 +5,17 @@ enum ShowCommand: Command {
     static let name = "show"
     static let summary = "a collection's items as JSON lines (--id ID, --with-pending)"
     static let options: Set<String> = ["--id"]
-    static let flags: Set<String> = []
+    static let flags: Set<String> = ["--with-pending"]
     static let help = """
-    Usage: b1cache show COLLECTION [--id ID] [--cache-dir DIR]
+    Usage: b1cache show COLLECTION [--id ID] [--with-pending] [--cache-dir DIR]
 
     Prints the cached items of COLLECTION, one JSON object per line, as last synced from the server.
     Collections: \(CollectionName.namesList).
 
     Options:
-      --id ID   only the item with this id (exit 1 if there is none)
+      --id ID           only the item with this id (exit 1 if there is none)
+      --with-pending    show the items as they will be once the pending writes reach the server; each item a
+                        write touched carries "_pending": [write ids]. The files themselves are not changed.
 
     Examples:
       b1cache show invoices | jq -r 'select(.status == "AUTHORISED") | .number'
@@ -37,14 +39,25 @@ enum ShowCommand: Command {
                                    hint: "run 'b1cache sync \(collection.rawValue)' while online")
             return .failure
         }
+        var items = envelope.items
+        if context.arguments.has("--with-pending") {
+            let queue = WriteQueue(paths: context.paths)
+            var writes: [PendingWrite] = []
+            for listed in try queue.list(.pending) {
+                if let write = listed.write { writes.append(write) } else {
+                    context.terminal.warning("not overlaid, unreadable: \(listed.problem?.description ?? listed.entry.url.path)")
+                }
+            }
+            items = PendingOverlay.apply(writes, to: items, collection: collection)
+        }
         if let id = context.arguments.value("--id") {
-            guard let item = envelope.item(id: id) else {
+            guard let item = items.first(where: { $0["id"]?.stringValue == id }) else {
                 throw StoreError.itemNotFound(collection: collection.rawValue, id: id)
             }
             context.terminal.line(JSONWriter.compactString(item))
             return .ok
         }
-        for item in envelope.items { context.terminal.line(JSONWriter.compactString(item)) }
+        for item in items { context.terminal.line(JSONWriter.compactString(item)) }
         return .ok
     }
 }

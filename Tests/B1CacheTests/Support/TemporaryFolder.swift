@@ -25,9 +25,18 @@ enum Repository {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let sampleCache = root.appendingPathComponent("SampleCache")
 
-    /// Copies SampleCache to `destination` (which must not exist) and returns it.
+    /// Copies SampleCache to `destination` (which must not exist) with the modes b1cache gives its files
+    /// (git keeps no modes, so a clone has 0644/0755), and returns it.
     static func copySampleCache(to destination: URL) throws -> URL {
         try FileManager.default.copyItem(at: sampleCache, to: destination)
+        let enumerator = FileManager.default.enumerator(atPath: destination.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: destination.path)
+        while let relative = enumerator?.nextObject() as? String {
+            let path = destination.appendingPathComponent(relative).path
+            var isFolder: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+            try FileManager.default.setAttributes([.posixPermissions: isFolder.boolValue ? 0o700 : 0o600], ofItemAtPath: path)
+        }
         return destination
     }
 }

@@ -1,0 +1,131 @@
+import Foundation
+
+/// One write to queue: a kind's name and its payload, as a user or a script gave them.
+public struct WriteRequest: Sendable {
+    public var kind: String
+    public var payload: JSONValue
+    /// Kept when re-queueing an exported write, so the server still recognizes it (idempotency key).
+    public var id: String?
+
+    public init(kind: String, payload: JSONValue, id: String? = nil) {
+        self.kind = kind
+        self.payload = payload
+        self.id = id
+    }
+}
+
+/// A write that was queued, and the pending writes it replaced.
+public struct EnqueueResult: Sendable, Equatable {
+    public var write: PendingWrite
+    public var fileName: String
+    /// Ids of older pending writes this one fully supersedes; their files are gone.
+    public var replaced: [String]
+}
+
+/// Validates and queues writes (SPEC §5). Enqueue never takes the lock and never changes an envelope.
+///
+/// Keeps what it learned (target envelopes, parsed pending writes) for its lifetime, so one `Enqueuer` serving
+/// many writes reads each collection and each queue file once.
+public final class Enqueuer {
+    public let paths: CachePaths
+    private let checker: TargetChecker
+    private let queue: WriteQueue
+    private var prepared = false
+    private var parsed: [String: PendingWrite?] = [:]
+
+    public init(paths: CachePaths) {
+        self.paths = paths
+        self.checker = TargetChecker(store: CacheStore(paths: paths))
+        self.queue = WriteQueue(paths: paths)
+    }
+
+    /// Validates and queues one write.
+    /// - Throws: `QueueError` for bad input (nothing written); `StoreError` when the disk refuses.
+    /// - Important: blocks on two fsyncs (the file, then `queue/`).
+    public func enqueue(_ request: WriteRequest, now: Date = Date()) throws -> EnqueueResult {
+        guard let result = try enqueueBatch([request], now: now).first else {
+            throw QueueError.invalidBatchLine(line: 1, reason: "nothing to queue")
+        }
+        return result
+    }
+
+    /// Validates every request, then queues them all with one fsync of `queue/`; if any is invalid, none is
+    /// queued. Later requests supersede earlier ones of the same batch as they would one by one.
+    public func enqueueBatch(_ requests: [WriteRequest], now: Date = Date()) throws -> [EnqueueResult] {
+        var validated: [(kind: WriteKind, payload: JSONObject, id: String?)] = []
+        for (index, request) in requests.enumerated() {
+            do {
+                validated.append(try validate(request, now: now))
+            } catch let error as QueueError where requests.count > 1 {
+                throw QueueError.invalidBatchLine(line: index + 1, reason: error.description)
+            }
+        }
+        try prepare()
+        // The queue as it will be: existing files (url set) and this batch's new writes (url nil).
+        var queued = try currentPending()
+        let knownIds = Set(queued.map(\.write.id))
+        var newest = queued.last?.name
+        var replacedBy: [String: [String]] = [:]
+        var removals: [URL] = []
+        for item in validated {
+            let id = item.id.flatMap { knownIds.contains($0) ? nil : $0 } ?? UUID().uuidString.lowercased()
+            let name = WriteNamer.next(id: id, notBefore: newest, now: now)
+            newest = name
+            let write = PendingWrite(id: id, kind: item.kind, payload: item.payload, createdAt: name.createdAt)
+            let superseded = Set(Coalescing.superseded(by: write, in: queued.map(\.write)).map(\.id))
+            removals += queued.filter { superseded.contains($0.write.id) }.compactMap(\.url)
+            queued.removeAll { superseded.contains($0.write.id) }
+            queued.append((write: write, url: nil, name: name))
+            replacedBy[id] = Array(superseded)
+        }
+        let created = queued.filter { $0.url == nil }
+        let files = created.compactMap { entry in
+            entry.name.map { (data: entry.write.encoded(), destination: paths.queued($0.fileName)) }
+        }
+        // Creation is atomic: each file is staged in queue/.tmp, fsynced and renamed in; then queue/ is fsynced
+        // once. Superseded files go only after their replacements are durable.
+        do {
+            try DurableFile.writeAll(files, staging: paths.queueStaging)
+            for url in removals { try System.removeFile(url.path) }
+            if !removals.isEmpty { try System.fsyncDirectory(paths.queue.path) }
+        } catch {
+            throw StoreError.from(error, writing: paths.queue)
+        }
+        return created.map { entry in
+            EnqueueResult(write: entry.write, fileName: entry.name?.fileName ?? "", replaced: replacedBy[entry.write.id] ?? [])
+        }
+    }
+
+    private func validate(_ request: WriteRequest, now: Date) throws -> (kind: WriteKind, payload: JSONObject, id: String?) {
+        let kind = try PayloadValidator.kind(request.kind)
+        guard let payload = request.payload.objectValue else {
+            throw QueueError.invalidField(field: "payload", reason: "must be a JSON object, not \(request.payload.typeName)")
+        }
+        try PayloadValidator.check(payload, kind: kind, now: now)
+        try checker.check(kind: kind, payload: payload)
+        if let id = request.id, id.isEmpty || id.count > 100 || id.contains("/") || id.hasPrefix(".") {
+            throw QueueError.invalidField(field: "id", reason: "must be a plain id of at most 100 characters")
+        }
+        return (kind, payload, request.id)
+    }
+
+    /// Creates the folders if needed and clears staging orphans left by crashed enqueues, once per Enqueuer.
+    private func prepare() throws {
+        guard !prepared else { return }
+        try CacheRoot.prepare(paths)
+        do { try DurableFile.sweepOrphans(in: paths.queueStaging) } catch {
+            throw StoreError.from(error, writing: paths.queueStaging)
+        }
+        prepared = true
+    }
+
+    /// The pending writes, parsed (each file once per Enqueuer). Unreadable files are left for `verify`.
+    private func currentPending() throws -> [(write: PendingWrite, url: URL?, name: WriteFileName?)] {
+        var result: [(write: PendingWrite, url: URL?, name: WriteFileName?)] = []
+        for entry in try queue.pendingEntries() {
+            if parsed[entry.fileName] == nil { parsed[entry.fileName] = try? queue.read(entry) }
+            if let write = parsed[entry.fileName] ?? nil { result.append((write, entry.url, entry.name)) }
+        }
+        return result
+    }
+}

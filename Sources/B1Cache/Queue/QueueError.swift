@@ -1,0 +1,41 @@
+import Foundation
+
+/// Why a write was not queued, dropped or found. Nothing is written when one of these is thrown.
+public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Not one of the four kinds that may be queued offline.
+    case needsConnection(kind: String)
+    /// A payload field is missing, of the wrong type or out of range.
+    case invalidField(field: String, reason: String)
+    /// The payload names an item the cache does not hold.
+    case targetNotFound(field: String, id: String, collection: CollectionName)
+    /// The target exists but may not be changed offline (e.g. a tax edit on a line that is not a draft).
+    case notEditable(field: String, reason: String)
+    /// No pending or failed write with this id.
+    case writeNotFound(id: String)
+    /// A line of an `enqueue --batch` input is wrong; no write of the batch was queued.
+    case invalidBatchLine(line: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case .needsConnection(let kind):
+            "'\(kind)' needs a connection and cannot be queued offline; the kinds that can be queued are: "
+                + WriteKind.namesList
+        case .invalidField(let field, let reason): "payload field '\(field)' \(reason)"
+        case .targetNotFound(let field, let id, let collection):
+            "payload field '\(field)': no \(collection.rawValue) item '\(id)' in the cache"
+        case .notEditable(let field, let reason): "payload field '\(field)': \(reason)"
+        case .writeNotFound(let id): "no pending or failed write with id '\(id)'"
+        case .invalidBatchLine(let line, let reason): "batch line \(line): \(reason); nothing was queued"
+        }
+    }
+
+    public var hint: String {
+        switch self {
+        case .needsConnection: "do it online, in BillingOne web or after 'b1cache sync'"
+        case .invalidField, .invalidBatchLine: "see 'b1cache enqueue --help' and docs/WRITES.md for each kind's payload"
+        case .targetNotFound: "check the id with 'b1cache show COLLECTION', or 'b1cache sync' to refresh the cache"
+        case .notEditable: "only draft lines can be edited; change it on BillingOne web if it must change"
+        case .writeNotFound: "list the ids with 'b1cache queue' (and 'b1cache queue --failed')"
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+
+/// Checks a write against the cached items it targets (SPEC §5): the missed-billing items, invoice, contract and
+/// line exist, and tax edits touch only draft lines. A collection the cache does not hold is not checked: the
+/// server has the last word, and offline work must not be blocked by a cache that was never synced.
+///
+/// Envelopes are loaded once per checker and kept, so a batch (or a benchmark's thousand enqueues) reads each
+/// collection once.
+public final class TargetChecker {
+    private let store: CacheStore
+    private var loaded: [CollectionName: [String: JSONValue]?] = [:]
+
+    public init(store: CacheStore) { self.store = store }
+
+    /// Items of `collection` by id; nil when the collection is not cached.
+    func items(_ collection: CollectionName) throws -> [String: JSONValue]? {
+        if let cached = loaded[collection] { return cached }
+        var byId: [String: JSONValue]?
+        if let envelope = try store.envelope(for: collection) {
+            var index: [String: JSONValue] = [:]
+            index.reserveCapacity(envelope.items.count)
+            for item in envelope.items { if let id = item["id"]?.stringValue { index[id] = item } }
+            byId = index
+        }
+        loaded[collection] = byId
+        return byId
+    }
+
+    /// - Throws: `QueueError.targetNotFound` or `.notEditable`; `StoreError` if a target envelope is corrupt.
+    public func check(kind: WriteKind, payload: JSONObject) throws {
+        switch kind {
+        case .missedBillingAction:
+            try requireItem(.missedBilling, field: "itemId", id: payload["itemId"]?.stringValue)
+        case .missedBillingApply:
+            for (index, id) in (payload["itemIds"]?.arrayValue ?? []).enumerated() {
+                try requireItem(.missedBilling, field: "itemIds[\(index)]", id: id.stringValue)
+            }
+            try requireItem(.contracts, field: "mapping.contractId", id: payload["mapping"]?["contractId"]?.stringValue)
+        case .generatedInvoiceLineTax:
+            guard let invoice = try requireItem(.generatedInvoices, field: "invoiceId",
+                                                id: payload["invoiceId"]?.stringValue) else { return }
+            _ = try requireLine(of: invoice, payload: payload)
+            let status = invoice["status"]?.stringValue ?? "unknown"
+            guard status == "draft" else {
+                throw QueueError.notEditable(field: "invoiceId",
+                                             reason: "generated invoice is '\(status)', and only lines of drafts can change")
+            }
+        case .contractLineTax:
+            guard let contract = try requireItem(.contracts, field: "contractId",
+                                                 id: payload["contractId"]?.stringValue) else { return }
+            let line = try requireLine(of: contract, payload: payload)
+            let status = line["status"]?.stringValue ?? "unknown"
+            guard status == "draft" else {
+                throw QueueError.notEditable(field: "lineId", reason: "contract line is '\(status)', not a draft")
+            }
+        }
+    }
+
+    @discardableResult
+    private func requireItem(_ collection: CollectionName, field: String, id: String?) throws -> JSONValue? {
+        guard let id, let items = try items(collection) else { return nil }
+        guard let item = items[id] else { throw QueueError.targetNotFound(field: field, id: id, collection: collection) }
+        return item
+    }
+
+    private func requireLine(of owner: JSONValue, payload: JSONObject) throws -> JSONValue {
+        let lineId = payload["lineId"]?.stringValue ?? ""
+        guard let line = owner["lines"]?.arrayValue?.first(where: { $0["id"]?.stringValue == lineId }) else {
+            let ownerId = owner["id"]?.stringValue ?? "?"
+            throw QueueError.notEditable(field: "lineId", reason: "'\(ownerId)' has no line '\(lineId)'")
+        }
+        return line
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+
+extension WriteQueue {
+    /// Where a write was found.
+    public enum Place: String, Sendable {
+        case pending, failed
+    }
+
+    /// A readable write file, or the reason it could not be read.
+    public struct Listed: Sendable {
+        public var entry: QueueEntry
+        public var place: Place
+        public var write: PendingWrite?
+        public var problem: StoreError?
+    }
+
+    /// Reads every write of a place in order; unreadable files are returned with their problem instead of
+    /// failing the whole listing (one bad file must not hide the others).
+    public func list(_ place: Place) throws -> [Listed] {
+        let entries = place == .pending ? try pendingEntries() : try failedEntries()
+        return entries.map { entry in
+            do {
+                return Listed(entry: entry, place: place, write: try read(entry), problem: nil)
+            } catch let error as StoreError {
+                return Listed(entry: entry, place: place, write: nil, problem: error)
+            } catch {
+                return Listed(entry: entry, place: place, write: nil,
+                              problem: .unreadable(path: entry.url.path, reason: "\(error)"))
+            }
+        }
+    }
+
+    /// The pending writes that can be read, in flush order.
+    public func readablePending() throws -> [PendingWrite] { try list(.pending).compactMap(\.write) }
+
+    /// Finds a write by id (or a unique prefix of it) in `queue/`, then `failed/`.
+    /// - Throws: `QueueError.writeNotFound`; `QueueError.invalidField` for an ambiguous prefix.
+    public func find(id: String) throws -> Listed {
+        let all = try list(.pending) + list(.failed)
+        let byName = all.filter { ($0.write?.id ?? $0.entry.name?.id) == id }
+        if let exact = byName.first { return exact }
+        let prefixed = all.filter { ($0.write?.id ?? $0.entry.name?.id ?? "").hasPrefix(id) }
+        if prefixed.count > 1 {
+            throw QueueError.invalidField(field: "ID", reason: "'\(id)' matches \(prefixed.count) writes; give more of it")
+        }
+        guard let match = prefixed.first, !id.isEmpty else { throw QueueError.writeNotFound(id: id) }
+        return match
+    }
+
+    /// Deletes a pending or failed write on purpose (durably). Returns what was dropped.
+    @discardableResult
+    public func drop(id: String) throws -> Listed {
+        let found = try find(id: id)
+        do { try DurableFile.remove(found.entry.url) } catch { throw StoreError.from(error, writing: found.entry.url) }
+        return found
+    }
+}
