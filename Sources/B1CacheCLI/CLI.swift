@@ -22,18 +22,18 @@ protocol Command: Sendable {
     static var options: Set<String> { get }
     /// Flags (besides `--help`).
     static var flags: Set<String> { get }
-    static func run(_ context: CommandContext) throws -> ExitCode
+    static func run(_ context: CommandContext) async throws -> ExitCode
 }
 
 /// The `b1cache` command line: parses, dispatches, and turns errors into `b1cache: error: …` and exit codes.
 public enum CLI {
     static let commands: [any Command.Type] = [
         InspectCommand.self, ShowCommand.self, QueueCommand.self, EnqueueCommand.self, DropCommand.self,
-        VerifyCommand.self, PathCommand.self, SignOutCommand.self,
+        FlushCommand.self, RetryCommand.self, LogCommand.self, VerifyCommand.self, PathCommand.self, SignOutCommand.self,
     ]
 
     /// Runs one invocation. `arguments` excludes the program name.
-    public static func run(_ arguments: [String], environment: [String: String]) -> Int32 {
+    public static func run(_ arguments: [String], environment: [String: String]) async -> Int32 {
         let terminal = Terminal(environment: environment)
         defer { terminal.flush() }
         guard let first = arguments.first else {
@@ -69,7 +69,7 @@ public enum CLI {
                 // A sign-out interrupted between its rename and its delete is finished by the next run.
                 try CacheRoot.finishInterruptedSignOut(context.paths)
             }
-            return try command.run(context).rawValue
+            return try await command.run(context).rawValue
         } catch {
             let (message, hint, code) = describe(error)
             terminal.error(message, hint: hint)
@@ -90,6 +90,20 @@ public enum CLI {
             }
         case let error as QueueError:
             return (error.description, error.hint, .usage)
+        case let error as LockError:
+            switch error {
+            case .busy, .timedOut: return (error.description, error.hint, .busy)
+            case .ioFailure: return (error.description, error.hint, .failure)
+            }
+        case let error as FlushError:
+            return (error.description, error.hint, .offline)
+        case let error as ServerError:
+            switch error {
+            case .unauthorized, .otherAccount: return (error.description, error.hint, .unauthorized)
+            default: return (error.description, error.hint, .failure)
+            }
+        case let error as TransportError:
+            return (error.description, "check the network and --server, then try again", .offline)
         case let error as SignOutError:
             switch error {
             case .writesPending: return (error.description, error.hint, .refused)

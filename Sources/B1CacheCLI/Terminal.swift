@@ -1,9 +1,10 @@
 import B1Cache
 import Foundation
+import Synchronization
 
 /// Where a command writes: buffered stdout and stderr, with colour only on a terminal and never with `NO_COLOR`.
-final class Terminal {
-    private var buffer: [UInt8] = []
+final class Terminal: Sendable {
+    private let buffer = Mutex<[UInt8]>([])
     private let output: FileHandle
     private let errorOutput: FileHandle
     let isInteractive: Bool
@@ -19,15 +20,26 @@ final class Terminal {
 
     /// Writes a line to stdout (buffered; flushed in 64 KiB pieces and at the end of the command).
     func line(_ text: String = "") {
-        buffer.append(contentsOf: text.utf8)
-        buffer.append(0x0A)
-        if buffer.count >= 1 << 16 { flush() }
+        let full = buffer.withLock { buffer in
+            buffer.append(contentsOf: text.utf8)
+            buffer.append(0x0A)
+            return buffer.count >= 1 << 16
+        }
+        if full { flush() }
+    }
+
+    /// Writes text to stdout at once, without a newline (for a progress line redrawn with `\r`).
+    func raw(_ text: String) {
+        flush()
+        output.write(Data(text.utf8))
     }
 
     func flush() {
-        guard !buffer.isEmpty else { return }
-        output.write(Data(buffer))
-        buffer.removeAll(keepingCapacity: true)
+        let pending = buffer.withLock { buffer in
+            defer { buffer.removeAll(keepingCapacity: true) }
+            return buffer
+        }
+        if !pending.isEmpty { output.write(Data(pending)) }
     }
 
     /// Writes to stderr at once (after anything pending on stdout).

@@ -2,4 +2,4 @@ import B1CacheCLI
 import Foundation
 
 // The executable only forwards to the library, so tests can drive the same code.
-exit(CLI.run(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment))
+exit(await CLI.run(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment))

@@ -55,3 +55,28 @@ extension WriteQueue {
         return found
     }
 }
+
+extension WriteQueue {
+    /// Moves a failed write back into `queue/` under its original name (so it keeps its place in the order), with
+    /// its attempts and backoff reset. The copy is durable before the failed file goes.
+    public func retryFailed(id: String) throws -> PendingWrite {
+        let found = try find(id: id)
+        guard found.place == .failed else {
+            throw QueueError.invalidField(field: "ID", reason: "'\(id)' is pending, not failed")
+        }
+        guard var write = found.write else { throw found.problem ?? QueueError.writeNotFound(id: id) }
+        write.attempts = 0
+        write.nextAttemptAt = nil
+        do {
+            try CacheRoot.prepare(paths)
+            try DurableFile.write(write.encoded(), to: paths.queued(found.entry.fileName), staging: paths.queueStaging)
+            try DurableFile.remove(found.entry.url)
+        } catch { throw StoreError.from(error, writing: paths.queue) }
+        return write
+    }
+
+    /// Retries every readable failed write.
+    public func retryAllFailed() throws -> [PendingWrite] {
+        try list(.failed).compactMap(\.write).map { try retryFailed(id: $0.id) }
+    }
+}

@@ -122,10 +122,15 @@ public struct Verifier {
         var manifest: Manifest?
         var manifestReadable = true
         do { manifest = try store.manifest() } catch let error as StoreError {
-            manifestReadable = false
             var problem = classify(error, url: paths.manifest)
-            if repair && problem.kind != .newerSchema { problem.repair = try quarantine(paths.manifest) + "; rebuilt from the envelopes (the account is recorded again by the next sync)" }
             problems.append(problem)
+            // A newer b1cache's manifest is never rewritten by this one.
+            guard problem.kind != .newerSchema else { return problems }
+            manifestReadable = false
+            if repair {
+                problem.repair = try quarantine(paths.manifest) + "; rebuilt from the envelopes (the account is recorded again by the next sync)"
+                problems[problems.count - 1] = problem
+            }
         }
         var rebuilt = manifest ?? Manifest()
         var changed = !manifestReadable

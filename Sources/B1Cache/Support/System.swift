@@ -169,4 +169,114 @@ public enum System {
         umask(old)
         return old
     }
+    // MARK: Lock support (SPEC §6)
+
+    /// Reads a small file whose size `stat` does not report, such as those under /proc (which claim size 0, so
+    /// `readFile` would return nothing). Reads until end of file, at most `limit` bytes.
+    static func readUntilEnd(_ path: String, limit: Int = 64 * 1024) throws -> Data {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw lastError("open", path) }
+        defer { close(fd) }
+        var data = Data()
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while data.count < limit {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw lastError("read", path)
+            }
+            if count == 0 { break }
+            data.append(contentsOf: chunk[0..<count])
+        }
+        return data
+    }
+
+    /// When the process `pid` started, as an opaque string that differs between two processes that had the same
+    /// pid; nil when the process is gone or the system will not say.
+    ///
+    /// Linux: field 22 of `/proc/PID/stat`, clock ticks since boot (so only meaningful together with `bootID`).
+    /// Darwin: `kp_proc.p_starttime` from sysctl `KERN_PROC_PID`, seconds and microseconds since the epoch.
+    static func processStartTime(_ pid: Int32) -> String? {
+        guard pid > 0 else { return nil }
+        #if canImport(Darwin)
+        var info = kinfo_proc()
+        var size = MemoryLayout<kinfo_proc>.stride
+        var name: [Int32] = [CTL_KERN, KERN_PROC, KERN_PROC_PID, pid]
+        guard sysctl(&name, 4, &info, &size, nil, 0) == 0, size > 0 else { return nil }
+        let start = info.kp_proc.p_un.__p_starttime
+        return "\(start.tv_sec).\(start.tv_usec)"
+        #else
+        guard let data = try? readUntilEnd("/proc/\(pid)/stat") else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        // Field 2 is the command name in parentheses and may itself hold spaces or ')', so count from the last ')'.
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
+        let index = 22 - 3  // fields[0] is field 3 (state)
+        guard fields.count > index, UInt64(fields[index]) != nil else { return nil }
+        return String(fields[index])
+        #endif
+    }
+
+    /// An id of the current boot, so a pid recorded before a reboot is not mistaken for one after it; nil when the
+    /// system has none (Linux: `/proc/sys/kernel/random/boot_id`; Darwin: `kern.bootsessionuuid`).
+    static func bootID() -> String? {
+        #if canImport(Darwin)
+        var size = 0
+        guard sysctlbyname("kern.bootsessionuuid", nil, &size, nil, 0) == 0, size > 0 else { return nil }
+        var buffer = [CChar](repeating: 0, count: size)
+        guard sysctlbyname("kern.bootsessionuuid", &buffer, &size, nil, 0) == 0 else { return nil }
+        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        #else
+        guard let data = try? readUntilEnd("/proc/sys/kernel/random/boot_id", limit: 256) else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        #endif
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+
+    /// Nanoseconds of a clock that never jumps and is shared by every process on the machine (CLOCK_MONOTONIC),
+    /// so marks written by different processes can be compared.
+    public static func monotonicNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
+    /// Appends `line` to the file at `path` (created `0600` if missing) in a single `write` on an `O_APPEND`
+    /// descriptor, so lines appended by many processes at once interleave whole, never torn.
+    static func appendLine(_ line: String, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode_t(0o600))
+        if fd < 0 { throw lastError("open", path) }
+        defer { close(fd) }
+        let bytes = Array((line.hasSuffix("\n") ? line : line + "\n").utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if written != bytes.count { throw lastError("append", path) }
+    }
+
+    /// Outcome of trying to take an advisory lock.
+    enum AdvisoryLock {
+        /// Locked; close the descriptor to unlock.
+        case locked(descriptor: Int32)
+        /// Another open file holds it.
+        case held
+        /// The file system does not do `flock` (some network file systems).
+        case unsupported
+    }
+
+    /// Tries, without blocking, to take an exclusive `flock` on `path` (a file or a folder) through a descriptor
+    /// of its own, so two threads of one process exclude each other as two processes do. The kernel drops the
+    /// lock when the descriptor is closed or the process dies, so it can never be left stale.
+    static func tryExclusiveLock(_ path: String) throws -> AdvisoryLock {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw lastError("open", path) }
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            close(fd)
+            if code == EWOULDBLOCK { return .held }
+            if code == ENOLCK || code == EOPNOTSUPP || code == ENOSYS { return .unsupported }
+            throw SystemCallError(operation: "lock", path: path, code: code)
+        }
+        return .locked(descriptor: fd)
+    }
 }

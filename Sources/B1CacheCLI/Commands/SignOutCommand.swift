@@ -5,7 +5,7 @@ enum SignOutCommand: Command {
     static let name = "sign-out"
     static let summary = "wipe the cache (refuses while writes are pending)"
     static let options: Set<String> = ["--export-pending"]
-    static let flags: Set<String> = ["--force"]
+    static let flags: Set<String> = ["--force", "--wait"]
     static let help = """
     Usage: b1cache sign-out [--force] [--export-pending FILE] [--cache-dir DIR]
 
@@ -17,6 +17,7 @@ enum SignOutCommand: Command {
       --export-pending FILE  save every pending and failed write to FILE (JSON lines, which
                              'b1cache enqueue --batch FILE' accepts after signing in again), then wipe
       --force                wipe and lose them
+      --wait                 wait for a running flush or sync instead of exiting 6
 
     Exit codes: 0 wiped (or nothing to wipe); 7 refused, nothing changed.
     """
@@ -26,7 +27,17 @@ enum SignOutCommand: Command {
         let export = context.arguments.value("--export-pending").map {
             URL(fileURLWithPath: ($0 as NSString).expandingTildeInPath)
         }
-        let result = try SignOut.run(paths: context.paths, force: context.arguments.has("--force"), exportTo: export)
+        let paths = context.paths
+        let force = context.arguments.has("--force")
+        // Never wipe under a running flush or sync: take the lock (the wipe renames it away with the root).
+        let result: SignOut.Result
+        if try CacheRoot.check(paths.root) {
+            result = try CacheLock(paths: paths, command: "sign-out").withLock(wait: context.arguments.has("--wait")) {
+                try SignOut.run(paths: paths, force: force, exportTo: export)
+            }
+        } else {
+            result = try SignOut.run(paths: paths, force: force, exportTo: export)
+        }
         if let export, result.exported > 0 || result.removed {
             context.terminal.line("Saved \(result.exported) write\(result.exported == 1 ? "" : "s") to \(export.path).")
         }

@@ -45,6 +45,6 @@ enum VerifyCommand: Command {
         return remaining == 0 ? .ok : .corrupt
     }
 
-    /// Filled in by the lock module.
-    static let lockCheck: (@Sendable (CachePaths) throws -> String?)? = nil
+    /// A lock left by a process that is gone counts as a problem (the next flush breaks it by itself).
+    static let lockCheck: (@Sendable (CachePaths) throws -> String?)? = { try CacheLock.staleDescription(paths: $0) }
 }

@@ -1,0 +1,191 @@
+import Foundation
+
+/// Why a flush could not run at all.
+public enum FlushError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The server could not be reached before anything was sent; nothing changed.
+    case offline(reason: String)
+
+    public var description: String {
+        switch self {
+        case .offline(let reason): "offline: \(reason); the queue is kept and nothing was lost"
+        }
+    }
+
+    public var hint: String { "run 'b1cache flush' again when the network is back" }
+}
+
+/// How a flush behaves.
+public struct FlushOptions: Sendable {
+    /// Send at most this many writes.
+    public var maximumWrites: Int?
+    /// Send writes whose `nextAttemptAt` is still in the future.
+    public var ignoreBackoff = false
+    /// Writes per batch request (≤ 100).
+    public var batchSize = ServerClient.batchLimit
+    /// After this many transient failures a write moves to `failed/`.
+    public var maximumAttempts = 8
+
+    public init(maximumWrites: Int? = nil, ignoreBackoff: Bool = false) {
+        self.maximumWrites = maximumWrites
+        self.ignoreBackoff = ignoreBackoff
+    }
+}
+
+/// What a flush did.
+public struct FlushReport: Sendable, Equatable {
+    public var applied: [String] = []
+    public var duplicates: [String] = []
+    public var movedToFailed: [String] = []
+    /// The write that stopped the flush and why (transient failure or backoff).
+    public var stoppedAt: (id: String, reason: String)?
+    public var remaining = 0
+    public var unreadable: [String] = []
+    public var requests = 0
+
+    /// True when the queue was drained and nothing failed.
+    public var isComplete: Bool { remaining == 0 && movedToFailed.isEmpty && unreadable.isEmpty }
+
+    public static func == (lhs: FlushReport, rhs: FlushReport) -> Bool {
+        lhs.applied == rhs.applied && lhs.movedToFailed == rhs.movedToFailed && lhs.remaining == rhs.remaining
+            && lhs.stoppedAt?.id == rhs.stoppedAt?.id
+    }
+}
+
+/// Drains `queue/` to the server in file-name order (SPEC §7). Run it under the cache lock.
+///
+/// Order and exactly-once rules enforced here: writes go out in batches in queue order with their id as the
+/// idempotency key; the server's entities are written into the envelopes *before* a write file is removed, so a
+/// crash at any point leaves the write queued and re-sending it is answered as a duplicate; the first transient
+/// failure stops the flush so no later write overtakes an earlier one.
+public struct Flusher: Sendable {
+    public let paths: CachePaths
+    public let client: ServerClient
+    public var options: FlushOptions
+    /// Called after each batch with (writes done, writes to do).
+    public var progress: (@Sendable (Int, Int) -> Void)?
+
+    public init(paths: CachePaths, client: ServerClient, options: FlushOptions = FlushOptions(),
+                progress: (@Sendable (Int, Int) -> Void)? = nil) {
+        self.paths = paths
+        self.client = client
+        self.options = options
+        self.progress = progress
+    }
+
+    /// - Throws: `FlushError.offline`, `ServerError.unauthorized` (nothing marked), `ServerError.otherAccount`.
+    public func run(now: Date = Date()) async throws -> FlushReport {
+        var report = FlushReport()
+        try CacheRoot.prepare(paths)
+        let queue = WriteQueue(paths: paths)
+        var writes: [(write: PendingWrite, entry: QueueEntry)] = []
+        for listed in try queue.list(.pending) {
+            if let write = listed.write { writes.append((write, listed.entry)) } else { report.unreadable.append(listed.entry.fileName) }
+        }
+        try await checkAccount()
+        guard !writes.isEmpty else { return report }
+        var eligible = writes
+        if let index = writes.firstIndex(where: { !options.ignoreBackoff && ($0.write.nextAttemptAt.map { $0 > now } ?? false) }) {
+            // Order is kept: a write waiting for its backoff holds back every write after it.
+            let waiting = writes[index].write
+            report.stoppedAt = (waiting.id, "waiting until \(Timestamp.string(waiting.nextAttemptAt ?? now)) (backoff)")
+            eligible = Array(writes[..<index])
+        }
+        if let maximum = options.maximumWrites { eligible = Array(eligible.prefix(maximum)) }
+        let total = eligible.count
+        var done = 0
+        var position = 0
+        progress?(0, total)
+        while position < eligible.count {
+            let batch = Array(eligible[position..<min(position + options.batchSize, eligible.count)])
+            let outcomes = try await send(batch.map(\.write), report: &report)
+            var resolved = BatchResolution()
+            writesOfBatch: for item in batch {
+                switch outcomes[item.write.id] ?? .notAttempted {
+                case .applied(let collection, let entities, let duplicate):
+                    resolved.successes.append((item.write, item.entry, collection, entities, duplicate))
+                case .rejected(let message):
+                    resolved.failures.append((attempted(item.write, error: message, now: now), item.entry))
+                case .transient(let message, let retryAfter):
+                    var write = attempted(item.write, error: message, now: now)
+                    if write.attempts >= options.maximumAttempts {
+                        write.lastError = "\(message) (gave up after \(write.attempts) attempts)"
+                        resolved.failures.append((write, item.entry))
+                        continue writesOfBatch
+                    }
+                    write.nextAttemptAt = now.addingTimeInterval(Backoff.delay(attempts: write.attempts, retryAfter: retryAfter))
+                    resolved.retryLater = (write, item.entry)
+                    report.stoppedAt = (write.id, message)
+                    break writesOfBatch
+                case .notAttempted:
+                    break writesOfBatch
+                }
+            }
+            try commit(resolved, report: &report, now: now)
+            let processed = resolved.successes.count + resolved.failures.count
+            done += processed
+            progress?(done, total)
+            if resolved.retryLater != nil { break }
+            if processed == 0 {
+                report.stoppedAt = (batch[0].write.id, "the server did not attempt it")
+                break
+            }
+            // Writes the server did not attempt (after one that moved to failed/) go in the next batch.
+            position += processed
+        }
+        report.remaining = try queue.pendingEntries().count
+        return report
+    }
+
+    /// The write after a failed attempt.
+    private func attempted(_ write: PendingWrite, error: String, now: Date) -> PendingWrite {
+        var write = write
+        write.attempts += 1
+        write.lastAttemptAt = now
+        write.lastError = error
+        write.nextAttemptAt = nil
+        return write
+    }
+
+    /// Outcomes for a batch; falls back to one request per write for a server without batches. A request that got
+    /// no answer is a transient failure of the batch's first write.
+    private func send(_ writes: [PendingWrite], report: inout FlushReport) async throws -> [String: WriteOutcome] {
+        report.requests += 1
+        do {
+            if writes.count > 1 {
+                do { return try await client.sendBatch(writes) } catch ServerError.status(_, let code, _) where code == 404 || code == 405 {
+                    report.requests -= 1
+                }
+            }
+            var outcomes: [String: WriteOutcome] = [:]
+            for write in writes {
+                let outcome = try await client.sendOne(write)
+                outcomes[write.id] = outcome
+                if case .transient = outcome { break }
+                report.requests += 1
+            }
+            return outcomes
+        } catch let error as TransportError {
+            return writes.first.map { [$0.id: .transient(message: error.description, retryAfter: nil)] } ?? [:]
+        } catch let error as ServerError where error != .unauthorized {
+            return writes.first.map { [$0.id: .transient(message: error.description, retryAfter: nil)] } ?? [:]
+        }
+    }
+
+    /// Refuses to send anything under another account's session (SPEC §7); records the account on first use.
+    private func checkAccount() async throws {
+        let account: Account
+        do { account = try await client.session() } catch let error as TransportError {
+            throw FlushError.offline(reason: error.description)
+        }
+        let store = CacheStore(paths: paths)
+        var manifest = try store.manifest()
+        if let owner = manifest.account {
+            guard owner.orgId == account.orgId && owner.userId == account.userId else {
+                throw ServerError.otherAccount(cache: owner, token: account)
+            }
+        } else {
+            manifest.account = account
+            try store.writeManifest(manifest)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+
+/// Why the server refused or could not be used (SPEC §10).
+public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// 401: the token is missing, wrong or expired.
+    case unauthorized
+    /// The server answered with something that is not the protocol.
+    case invalidAnswer(path: String, reason: String)
+    /// An unexpected HTTP status.
+    case status(path: String, code: Int, message: String)
+    /// The token belongs to another account than the cache.
+    case otherAccount(cache: Account, token: Account)
+
+    public var description: String {
+        switch self {
+        case .unauthorized: "session expired: sign in again"
+        case .invalidAnswer(let path, let reason): "the server's answer to \(path) is not valid: \(reason)"
+        case .status(let path, let code, let message): "the server answered \(code) to \(path): \(message)"
+        case .otherAccount(let cache, let token):
+            "this cache belongs to \(cache), but the token is for \(token); nothing was sent or written"
+        }
+    }
+
+    public var hint: String {
+        switch self {
+        case .unauthorized: "get a new token (B1_TOKEN or --token-file) and try again"
+        case .invalidAnswer, .status: "try again later; if it persists, report it with 'b1cache log'"
+        case .otherAccount: "flush with the cache's own account, or 'b1cache sign-out' before using another account"
+        }
+    }
+}
+
+/// The requests of SPEC §10 over a `Transport`.
+public struct ServerClient: Sendable {
+    public let transport: Transport
+
+    public init(transport: Transport) { self.transport = transport }
+
+    /// `GET /v1/session`: who the token belongs to.
+    public func session() async throws -> Account {
+        let body = try await json(HTTPRequest(method: "GET", path: "/v1/session"))
+        guard let orgId = body["orgId"]?.stringValue, let userId = body["userId"]?.stringValue,
+              let email = body["email"]?.stringValue else {
+            throw ServerError.invalidAnswer(path: "/v1/session", reason: "orgId, userId and email must be strings")
+        }
+        return Account(orgId: orgId, userId: userId, email: email)
+    }
+
+    /// `GET /v1/health`.
+    public func health() async throws -> Bool {
+        let response = try await transport.send(HTTPRequest(method: "GET", path: "/v1/health"))
+        return response.status == 200
+    }
+
+    /// Sends a request and parses the JSON answer; 401 and non-2xx answers throw.
+    func json(_ request: HTTPRequest) async throws -> JSONValue {
+        let response = try await transport.send(request)
+        try Self.check(response, path: request.path)
+        return try Self.parse(response, path: request.path)
+    }
+
+    static func check(_ response: HTTPResponse, path: String) throws {
+        if response.status == 401 { throw ServerError.unauthorized }
+        guard (200..<300).contains(response.status) else {
+            throw ServerError.status(path: path, code: response.status, message: errorMessage(response))
+        }
+    }
+
+    static func parse(_ response: HTTPResponse, path: String) throws -> JSONValue {
+        do { return try JSONParser.parse(response.body) } catch {
+            throw ServerError.invalidAnswer(path: path, reason: "not JSON (\(error))")
+        }
+    }
+
+    /// The `error.message` of an error answer, or its status line.
+    static func errorMessage(_ response: HTTPResponse) -> String {
+        if let body = try? JSONParser.parse(response.body), let error = body["error"] {
+            let code = error["code"]?.stringValue ?? ""
+            let message = error["message"]?.stringValue ?? ""
+            return [code, message].filter { !$0.isEmpty }.joined(separator: ": ")
+        }
+        return HTTPURLResponseStatus.text(response.status)
+    }
+
+    /// Seconds from a `Retry-After` header (delta-seconds form).
+    static func retryAfter(_ response: HTTPResponse) -> TimeInterval? {
+        response.headers["retry-after"].flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) }
+    }
+}
+
+enum HTTPURLResponseStatus {
+    static func text(_ status: Int) -> String {
+        switch status {
+        case 408: "request timeout"
+        case 409: "conflict"
+        case 422: "unprocessable"
+        case 429: "too many requests"
+        case 500: "internal server error"
+        case 502: "bad gateway"
+        case 503: "service unavailable"
+        case 504: "gateway timeout"
+        default: "HTTP \(status)"
+        }
+    }
+}

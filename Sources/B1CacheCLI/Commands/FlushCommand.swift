@@ -1,0 +1,118 @@
+import B1Cache
+import Foundation
+
+enum FlushCommand: Command {
+    static let name = "flush"
+    static let summary = "send the pending writes in order (--dry-run, --max N, --wait, --ignore-backoff)"
+    static let options: Set<String> = ServerOptions.options.union(["--max", "--batch-size"])
+    static let flags: Set<String> = ["--json", "--dry-run", "--wait", "--ignore-backoff"]
+    static let help = """
+    Usage: b1cache flush [--dry-run] [--max N] [--wait] [--ignore-backoff] [--json] [SERVER OPTIONS]
+
+    Sends the pending writes to the server in queue order, in batches of up to 100, each with its id as the
+    idempotency key, so a write re-sent after a crash is applied once. The server's answer updates the cached
+    items, then the write leaves the queue. A temporary failure (offline, timeout, 5xx, 429) stops the flush
+    and the write waits its backoff; a permanent one (409, 422, …) moves the write to failed/ and the flush
+    goes on. Only one process flushes a cache at a time.
+
+    Options:
+      --dry-run          list what would be sent, in order; send nothing
+      --max N            send at most N writes
+      --batch-size N     writes per request, 1 to 100 (default 100)
+      --wait             wait for the lock instead of exiting 6
+      --ignore-backoff   send writes whose backoff has not run out yet
+      --json             print a summary as JSON
+    \(ServerOptions.help)
+
+    Exit codes: 0 queue drained; 3 writes still pending or moved to failed/; 4 offline (nothing lost);
+    5 unauthorized or another account; 6 busy (another process holds the lock).
+    """
+
+    static func run(_ context: CommandContext) async throws -> ExitCode {
+        guard context.arguments.positionals.isEmpty else { throw UsageError("'flush' takes no arguments") }
+        var options = FlushOptions(ignoreBackoff: context.arguments.has("--ignore-backoff"))
+        if let text = context.arguments.value("--max") {
+            guard let maximum = Int(text), maximum > 0 else { throw UsageError("--max takes a positive number, not '\(text)'") }
+            options.maximumWrites = maximum
+        }
+        if let text = context.arguments.value("--batch-size") {
+            guard let size = Int(text), (1...ServerClient.batchLimit).contains(size) else {
+                throw UsageError("--batch-size takes a number from 1 to \(ServerClient.batchLimit), not '\(text)'")
+            }
+            options.batchSize = size
+        }
+        if context.arguments.has("--dry-run") { return try dryRun(context, options: options) }
+        let client = try ServerOptions.client(context)
+        let terminal = context.terminal
+        let started = Date()
+        let progress: @Sendable (Int, Int) -> Void = { done, total in
+            ProgressLine.show(done: done, total: total, elapsed: Date().timeIntervalSince(started), to: terminal)
+        }
+        let flusher = Flusher(paths: context.paths, client: client, options: options, progress: context.json ? nil : progress)
+        let lock = CacheLock(paths: context.paths, command: "flush")
+        let report = try await lock.withLock(wait: context.arguments.has("--wait")) { try await flusher.run() }
+        ProgressLine.finish(terminal)
+        let elapsed = Date().timeIntervalSince(started)
+        if context.json {
+            terminal.line(JSONWriter.compactString(json(report, elapsed: elapsed)))
+        } else {
+            terminal.line(summary(report, elapsed: elapsed))
+            if let stop = report.stoppedAt { terminal.line("Stopped at \(stop.id): \(stop.reason)") }
+            for name in report.unreadable { terminal.warning("not sent, unreadable: \(name) (run 'b1cache verify')") }
+        }
+        return report.isComplete ? .ok : .flushIncomplete
+    }
+
+    static func summary(_ report: FlushReport, elapsed: TimeInterval) -> String {
+        let sent = report.applied.count
+        var text = "Flushed \(sent) write\(sent == 1 ? "" : "s")"
+        if !report.duplicates.isEmpty { text += " (\(report.duplicates.count) already applied earlier)" }
+        text += " in \(String(format: "%.1f", elapsed)) s"
+        if !report.movedToFailed.isEmpty { text += "; \(report.movedToFailed.count) moved to failed/ (see 'b1cache queue --failed')" }
+        text += "; \(report.remaining) still pending."
+        return text
+    }
+
+    static func json(_ report: FlushReport, elapsed: TimeInterval) -> JSONValue {
+        var object: JSONObject = [
+            "applied": .integer(report.applied.count), "duplicates": .integer(report.duplicates.count),
+            "movedToFailed": .array(report.movedToFailed.map { .string($0) }), "remaining": .integer(report.remaining),
+            "requests": .integer(report.requests), "seconds": .double((elapsed * 1000).rounded() / 1000),
+            "unreadable": .array(report.unreadable.map { .string($0) }), "complete": .bool(report.isComplete),
+        ]
+        if let stop = report.stoppedAt { object["stoppedAt"] = ["id": .string(stop.id), "reason": .string(stop.reason)] }
+        return .object(object)
+    }
+
+    static func dryRun(_ context: CommandContext, options: FlushOptions) throws -> ExitCode {
+        var writes = try WriteQueue(paths: context.paths).readablePending()
+        if let maximum = options.maximumWrites { writes = Array(writes.prefix(maximum)) }
+        for (index, write) in writes.enumerated() {
+            let waiting = write.nextAttemptAt.map { $0 > Date() && !options.ignoreBackoff } ?? false
+            context.terminal.line("batch \(index / options.batchSize + 1)  \(write.id)  \(write.kind.rawValue)"
+                                  + (waiting ? "  (waiting for backoff until \(Timestamp.string(write.nextAttemptAt ?? Date())))" : ""))
+        }
+        context.terminal.line("Would send \(writes.count) write\(writes.count == 1 ? "" : "s"); nothing was sent.")
+        return .ok
+    }
+}
+
+/// `3/120 ▕███░░░░░▏ 2.5 s` on a terminal, redrawn in place; a plain line per batch otherwise.
+enum ProgressLine {
+    static func show(done: Int, total: Int, elapsed: TimeInterval, to terminal: Terminal) {
+        guard total > 0 else { return }
+        let time = String(format: "%.1f s", elapsed)
+        if terminal.isInteractive {
+            let width = 20
+            let filled = total == 0 ? width : done * width / total
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            terminal.raw("\r\(done)/\(total) ▕\(bar)▏ \(time)")
+        } else if done > 0 {
+            terminal.line("sent \(done)/\(total) (\(time))")
+        }
+    }
+
+    static func finish(_ terminal: Terminal) {
+        if terminal.isInteractive { terminal.raw("\n") }
+    }
+}

@@ -1,0 +1,71 @@
+import B1Cache
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The reference server (Tests/ReferenceServer/server.py) as a real process on a free loopback port, with its
+/// own database, stopped when the value goes away.
+final class ReferenceServer: @unchecked Sendable {
+    let process = Process()
+    let url: URL
+    let database: URL
+
+    init(seed: URL = Repository.sampleCache, database: URL) throws {
+        self.database = database
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Repository.root.appendingPathComponent("Tests/ReferenceServer/server.py").path,
+                             "--port", "0", "--db", database.path, "--seed", seed.path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while !text.contains("\n") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
+              let url = URL(string: String(line.dropFirst("listening on ".count))) else {
+            process.terminate()
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "server did not start: \(text)"])
+        }
+        self.url = url
+    }
+
+    deinit {
+        // SIGKILL: a test server needs no graceful stop, and SIGTERM waits for open keep-alive connections.
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// Environment for b1cache to talk to this server with the sample account's token.
+    func environment(token: String = "b1-dev-token") -> [String: String] {
+        ["B1_SERVER_URL": url.absoluteString, "B1_TOKEN": token]
+    }
+
+    /// Calls an admin endpoint and returns the JSON answer.
+    @discardableResult
+    func admin(_ path: String, _ body: JSONValue? = nil) throws -> JSONValue {
+        var request = URLRequest(url: url.appendingPathComponent(path))
+        request.httpMethod = body == nil ? "GET" : "POST"
+        if let body { request.httpBody = Data(JSONWriter.compactString(body).utf8) }
+        let result = Locked<Data>()
+        let task = URLSession.shared.dataTask(with: request) { data, _, _ in result.set(data ?? Data()) }
+        task.resume()
+        while !result.isSet { usleep(2000) }
+        return try JSONParser.parse(result.value ?? Data())
+    }
+
+    /// How many times the server applied each write id.
+    func appliedCounts() throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for write in try admin("admin/ledger")["writes"]?.arrayValue ?? [] {
+            if let id = write["id"]?.stringValue { counts[id] = write["applied"]?.intValue ?? -1 }
+        }
+        return counts
+    }
+}
