@@ -200,4 +200,31 @@ enum Sample {
         #expect(quarantined.count == 1 && quarantined[0].hasSuffix("queue__20261121T190000.000000Z-000001-broken.json"))
         #expect(try b1cache(["verify"]).status == 0)
     }
+
+    @Test func reEncodingAWriteFileKeepsItByteIdentical() throws {
+        let name = try #require(try queueFiles().first)
+        let original = try String(contentsOf: cache.appendingPathComponent("queue/\(name)"), encoding: .utf8)
+        let id = try #require(WriteFileName(fileName: name)?.id)
+        #expect(try b1cache(["queue", "show", id]).output == original)
+    }
+
+    @Test func anExportedWriteKeepsItsIdOnReimportButNeverDuplicatesOne() throws {
+        let export = folder.path("export.jsonl")
+        let other = folder.path("other")
+        _ = try Repository.copySampleCache(to: other)
+        #expect(try CommandRunner.b1cache(["sign-out", "--export-pending", export.path, "--cache-dir", other.path]).status == 0)
+        let refused = try b1cache(["enqueue", "--batch", export.path])
+        #expect(refused.status == 2)
+        #expect(refused.errorOutput.contains("is already queued"))
+        for name in try queueFiles() { try FileManager.default.removeItem(at: cache.appendingPathComponent("queue/\(name)")) }
+        for name in try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("failed").path) {
+            try FileManager.default.removeItem(at: cache.appendingPathComponent("failed/\(name)"))
+        }
+        let accepted = try b1cache(["enqueue", "--batch", export.path, "--json"])
+        #expect(accepted.status == 0, "\(accepted.errorOutput)")
+        let exportedIds = try String(contentsOf: export, encoding: .utf8).split(separator: "\n")
+            .map { try JSONParser.parse(String($0))["id"]?.stringValue ?? "" }
+        let queuedIds = try accepted.lines.map { try JSONParser.parse($0)["id"]?.stringValue ?? "" }
+        #expect(Set(queuedIds) == Set(exportedIds))
+    }
 }

@@ -63,12 +63,19 @@ public final class Enqueuer {
         try prepare()
         // The queue as it will be: existing files (url set) and this batch's new writes (url nil).
         var queued = try currentPending()
-        let knownIds = Set(queued.map(\.write.id))
+        // A kept id must be new: the same id twice would be applied once by the server and lose a write.
+        var knownIds = Set(queued.map(\.write.id)).union(try queue.failedEntries().compactMap { $0.name?.id })
+        for (index, item) in validated.enumerated() {
+            guard let id = item.id else { continue }
+            guard knownIds.insert(id).inserted else {
+                throw QueueError.invalidBatchLine(line: index + 1, reason: "write \(id) is already queued (or failed)")
+            }
+        }
         var newest = queued.last?.name
         var replacedBy: [String: [String]] = [:]
         var removals: [URL] = []
         for item in validated {
-            let id = item.id.flatMap { knownIds.contains($0) ? nil : $0 } ?? UUID().uuidString.lowercased()
+            let id = item.id ?? UUID().uuidString.lowercased()
             let name = WriteNamer.next(id: id, notBefore: newest, now: now)
             newest = name
             let write = PendingWrite(id: id, kind: item.kind, payload: item.payload, createdAt: name.createdAt)

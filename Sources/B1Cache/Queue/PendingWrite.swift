@@ -65,9 +65,9 @@ public struct PendingWrite: Sendable, Equatable {
         object["payload"] = .object(payload)
         object["createdAt"] = .string(Timestamp.preciseString(createdAt))
         object["attempts"] = .integer(attempts)
-        object["lastAttemptAt"] = .optionalDate(lastAttemptAt)
+        object["lastAttemptAt"] = .optionalPreciseDate(lastAttemptAt)
         object["lastError"] = .optionalString(lastError)
-        object["nextAttemptAt"] = .optionalDate(nextAttemptAt)
+        object["nextAttemptAt"] = .optionalPreciseDate(nextAttemptAt)
         return .object(object)
     }
 

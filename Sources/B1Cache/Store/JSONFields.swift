@@ -61,4 +61,5 @@ struct JSONFields {
 extension JSONValue {
     public static func optionalString(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
     public static func optionalDate(_ date: Date?) -> JSONValue { date.map { .string(Timestamp.string($0)) } ?? .null }
+    public static func optionalPreciseDate(_ date: Date?) -> JSONValue { date.map { .string(Timestamp.preciseString($0)) } ?? .null }
 }
