@@ -103,17 +103,5 @@ import Testing
         for id in ids { #expect(applied[id] == 1) }
     }
 
-    /// Every file under the cache with its bytes.
-    func snapshot() throws -> [String: Data] {
-        var files: [String: Data] = [:]
-        let enumerator = FileManager.default.enumerator(atPath: cache.path)
-        while let relative = enumerator?.nextObject() as? String {
-            let url = cache.appendingPathComponent(relative)
-            var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue {
-                files[relative] = try Data(contentsOf: url)
-            }
-        }
-        return files
-    }
+    func snapshot() throws -> [String: Data] { try snapshotFiles(under: cache) }
 }

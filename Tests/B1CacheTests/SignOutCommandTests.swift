@@ -10,19 +10,7 @@ import Testing
         try CommandRunner.b1cache(arguments + ["--cache-dir", cache.path])
     }
 
-    /// Every file under the cache with its bytes, to prove nothing changed.
-    func snapshot() throws -> [String: Data] {
-        var files: [String: Data] = [:]
-        let enumerator = FileManager.default.enumerator(atPath: cache.path)
-        while let relative = enumerator?.nextObject() as? String {
-            let url = cache.appendingPathComponent(relative)
-            var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue {
-                files[relative] = try Data(contentsOf: url)
-            }
-        }
-        return files
-    }
+    func snapshot() throws -> [String: Data] { try snapshotFiles(under: cache) }
 
     @Test func signOutWithPendingWritesExits7SaysHowManyAndLosesNothing() throws {
         let before = try snapshot()

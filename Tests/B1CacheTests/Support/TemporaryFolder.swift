@@ -40,3 +40,17 @@ enum Repository {
         return destination
     }
 }
+
+/// Every regular file under `folder` with its bytes, to prove a command changed nothing.
+func snapshotFiles(under folder: URL) throws -> [String: Data] {
+    var files: [String: Data] = [:]
+    let enumerator = FileManager.default.enumerator(atPath: folder.path)
+    while let relative = enumerator?.nextObject() as? String {
+        let url = folder.appendingPathComponent(relative)
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue {
+            files[relative] = try Data(contentsOf: url)
+        }
+    }
+    return files
+}
