@@ -29,7 +29,7 @@ protocol Command: Sendable {
 public enum CLI {
     static let commands: [any Command.Type] = [
         InspectCommand.self, ShowCommand.self, QueueCommand.self, EnqueueCommand.self, DropCommand.self,
-        FlushCommand.self, RetryCommand.self, LogCommand.self, VerifyCommand.self, PathCommand.self, SignOutCommand.self,
+        FlushCommand.self, SyncCommand.self, RetryCommand.self, LogCommand.self, VerifyCommand.self, PathCommand.self, SignOutCommand.self,
     ]
 
     /// Runs one invocation. `arguments` excludes the program name.

@@ -117,13 +117,16 @@ class Stats:
         self._lock = threading.Lock()
         self.reset()
 
-    def reset(self):
-        self._requests, self._by_path, self._by_status = 0, {}, {}
+    RECENT = 200  # request targets kept, so tests can see the query a client sent (e.g. since=)
 
-    def count_request(self, path: str):
+    def reset(self):
+        self._requests, self._by_path, self._by_status, self._recent = 0, {}, {}, []
+
+    def count_request(self, path: str, target: str = ""):
         with self._lock:
             self._requests += 1
             self._by_path[path] = self._by_path.get(path, 0) + 1
+            self._recent = (self._recent + [target or path])[-self.RECENT:]
 
     def count_answer(self, status):
         with self._lock:
@@ -132,7 +135,8 @@ class Stats:
 
     def snapshot(self) -> dict:
         with self._lock:
-            return {"requests": self._requests, "byPath": dict(self._by_path), "byStatus": dict(self._by_status)}
+            return {"requests": self._requests, "byPath": dict(self._by_path), "byStatus": dict(self._by_status),
+                    "recent": list(self._recent)}
 
     def clear(self):
         with self._lock:

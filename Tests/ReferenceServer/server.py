@@ -168,7 +168,7 @@ class Handler(BaseHTTPRequestHandler):
         query = parse_qs(urlsplit(self.path).query)
         self.counted = not path.startswith("/admin/")
         if self.counted:
-            self.stats.count_request(path)
+            self.stats.count_request(path, self.path)
         try:
             raw = self.read_body()
             if path.startswith("/v1/"):

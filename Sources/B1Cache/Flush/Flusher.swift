@@ -81,7 +81,9 @@ public struct Flusher: Sendable {
         for listed in try queue.list(.pending) {
             if let write = listed.write { writes.append((write, listed.entry)) } else { report.unreadable.append(listed.entry.fileName) }
         }
-        try await checkAccount()
+        do { _ = try await client.claim(paths) } catch let error as TransportError {
+            throw FlushError.offline(reason: error.description)
+        }
         guard !writes.isEmpty else { return report }
         var eligible = writes
         if let index = writes.firstIndex(where: { !options.ignoreBackoff && ($0.write.nextAttemptAt.map { $0 > now } ?? false) }) {
@@ -168,24 +170,6 @@ public struct Flusher: Sendable {
             return writes.first.map { [$0.id: .transient(message: error.description, retryAfter: nil)] } ?? [:]
         } catch let error as ServerError where error != .unauthorized {
             return writes.first.map { [$0.id: .transient(message: error.description, retryAfter: nil)] } ?? [:]
-        }
-    }
-
-    /// Refuses to send anything under another account's session (SPEC §7); records the account on first use.
-    private func checkAccount() async throws {
-        let account: Account
-        do { account = try await client.session() } catch let error as TransportError {
-            throw FlushError.offline(reason: error.description)
-        }
-        let store = CacheStore(paths: paths)
-        var manifest = try store.manifest()
-        if let owner = manifest.account {
-            guard owner.orgId == account.orgId && owner.userId == account.userId else {
-                throw ServerError.otherAccount(cache: owner, token: account)
-            }
-        } else {
-            manifest.account = account
-            try store.writeManifest(manifest)
         }
     }
 }

@@ -10,6 +10,8 @@ public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
     case status(path: String, code: Int, message: String)
     /// The token belongs to another account than the cache.
     case otherAccount(cache: Account, token: Account)
+    /// 410: the server no longer knows the stored cursor; a full pull is needed.
+    case cursorExpired(collection: String)
 
     public var description: String {
         switch self {
@@ -18,14 +20,15 @@ public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
         case .status(let path, let code, let message): "the server answered \(code) to \(path): \(message)"
         case .otherAccount(let cache, let token):
             "this cache belongs to \(cache), but the token is for \(token); nothing was sent or written"
+        case .cursorExpired(let collection): "the server no longer knows the cursor of \(collection)"
         }
     }
 
     public var hint: String {
         switch self {
         case .unauthorized: "get a new token (B1_TOKEN or --token-file) and try again"
-        case .invalidAnswer, .status: "try again later; if it persists, report it with 'b1cache log'"
-        case .otherAccount: "flush with the cache's own account, or 'b1cache sign-out' before using another account"
+        case .invalidAnswer, .status, .cursorExpired: "try again later; if it persists, report it with 'b1cache log'"
+        case .otherAccount: "use the cache's own account, or 'b1cache sign-out' before using another account"
         }
     }
 }

@@ -50,7 +50,24 @@ final class ReferenceServer: @unchecked Sendable {
     /// Calls an admin endpoint and returns the JSON answer.
     @discardableResult
     func admin(_ path: String, _ body: JSONValue? = nil) throws -> JSONValue {
-        var request = URLRequest(url: url.appendingPathComponent(path))
+        try request(URLRequest(url: url.appendingPathComponent(path)), body: body)
+    }
+
+    /// Every item of a collection as the server holds it now (one full pull with the sample account's token).
+    func items(_ collection: String, token: String = "b1-dev-token") throws -> [JSONValue] {
+        guard let target = URL(string: "v1/collections/\(collection)?limit=5000", relativeTo: url) else { return [] }
+        var request = URLRequest(url: target)
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        return try self.request(request, body: nil)["items"]?.arrayValue ?? []
+    }
+
+    /// The request targets (path and query) the server saw last, oldest first.
+    func recentRequests() throws -> [String] {
+        try admin("admin/stats")["recent"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    }
+
+    private func request(_ request: URLRequest, body: JSONValue?) throws -> JSONValue {
+        var request = request
         request.httpMethod = body == nil ? "GET" : "POST"
         if let body { request.httpBody = Data(JSONWriter.compactString(body).utf8) }
         let result = Locked<Data>()

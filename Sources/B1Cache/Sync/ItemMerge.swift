@@ -1,0 +1,40 @@
+import Foundation
+
+/// A collection's items while pages arrive: replace by id, append new ids, remove deleted ids, keep the order of
+/// the items already held. Removal leaves a hole that `result` compacts, so each page costs O(page), not
+/// O(collection).
+struct ItemMerge {
+    private var slots: [JSONValue?]
+    private var positions: [String: Int]
+    private(set) var received = 0
+    private(set) var removed = 0
+
+    init(items: [JSONValue] = []) {
+        slots = items
+        positions = Dictionary(minimumCapacity: items.count)
+        for (index, item) in items.enumerated() {
+            if let id = item["id"]?.stringValue { positions[id] = index }
+        }
+    }
+
+    /// Applies one page: its items first, then its deleted ids (an id is in one of the two within a page).
+    mutating func apply(_ page: CollectionPage) {
+        for item in page.items {
+            guard let id = item["id"]?.stringValue else { continue }
+            received += 1
+            if let index = positions[id] {
+                slots[index] = item
+            } else {
+                positions[id] = slots.count
+                slots.append(item)
+            }
+        }
+        for id in page.deleted {
+            guard let index = positions.removeValue(forKey: id) else { continue }
+            slots[index] = nil
+            removed += 1
+        }
+    }
+
+    var result: [JSONValue] { slots.compactMap { $0 } }
+}
