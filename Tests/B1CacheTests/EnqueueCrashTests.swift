@@ -35,7 +35,8 @@ import Testing
     }
 
     @Test func sigkillAtRandomMomentsNeverLeavesAPartialWriteFile() throws {
-        let rounds = Int(ProcessInfo.processInfo.environment["B1CACHE_KILL_ROUNDS"] ?? "") ?? 200
+        let rounds = Stress.count(short: 200, long: 1000, override: "B1CACHE_KILL_ROUNDS")
+        var checks = 0
         let batch = folder.path("batch.jsonl")
         let lines = (0..<8).map { #"{"kind":"missed-billing.apply","payload":\#(applyPayload(tag: "k\($0)"))}"# }
         try Data(lines.joined(separator: "\n").utf8).write(to: batch)
@@ -65,9 +66,11 @@ import Testing
                 #expect(next.status == 0, "\(next.errorOutput)")
                 let verify = try CommandRunner.b1cache(["verify", "--cache-dir", cache.path])
                 #expect(verify.status == 0, "round \(round): \(verify.output)")
+                checks += 1
                 for entry in try queue.pendingEntries() { try FileManager.default.removeItem(at: entry.url) }
             }
         }
-        print("enqueue SIGKILL: \(rounds) rounds, \(completed) finished before the kill, \(orphansSeen) staging orphans seen")
+        Stress.record("crash/enqueue", "\(rounds) SIGKILLs of enqueue --batch (\(completed) finished first), \(orphansSeen) staging "
+                      + "orphans seen, every queue file whole after each, verify clean at \(checks) checkpoints")
     }
 }

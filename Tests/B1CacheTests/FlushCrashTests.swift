@@ -9,19 +9,12 @@ import Testing
     lazy var queue = WriteQueue(paths: CachePaths(root: cache))
     let server: ReferenceServer
 
-    /// SampleCache plus 250 open missed-billing items `mb_t000`…, so each test write has a target of its own; the
-    /// cache and the server start from the same data.
+    /// Each round kills a flush 20–150 ms in, about one batch of 10 at 40 ms latency: 10 writes a round keep
+    /// the queue from running dry before the last round.
+    static let killRounds = Stress.count(short: 20, long: 200, override: "B1CACHE_FLUSH_KILL_ROUNDS")
+
     init() throws {
-        let seed = try Repository.copySampleCache(to: folder.path("seed"))
-        let store = CacheStore(paths: CachePaths(root: seed))
-        var envelope = try #require(try store.envelope(for: .missedBilling))
-        let template = try #require(envelope.item(id: Sample.openItem)?.objectValue)
-        for index in 0..<250 {
-            var item = template
-            item["id"] = .string(String(format: "mb_t%03d", index))
-            envelope.items.append(.object(item))
-        }
-        try store.replaceEnvelope(envelope)
+        let seed = try Stress.seed(withExtraItems: max(250, Self.killRounds * 10), at: folder.path("seed"))
         cache = folder.path("cache")
         try FileManager.default.copyItem(at: seed, to: cache)
         server = try ReferenceServer(seed: seed, database: folder.path("server.db"))
@@ -29,11 +22,8 @@ import Testing
 
     /// Queues `count` applies, each of its own `mb_t…` item (applies never coalesce), and returns their ids.
     func enqueue(_ count: Int) throws -> [String] {
-        let lines = (0..<count).map { index in
-            #"{"kind":"missed-billing.apply","payload":{"itemIds":["\#(String(format: "mb_t%03d", index))"],"mapping":{"contractId":"\#(Sample.mappingContract)"}}}"#
-        }
         let batch = folder.path("batch-\(UUID().uuidString).jsonl")
-        try Data(lines.joined(separator: "\n").utf8).write(to: batch)
+        try Data(Stress.applyBatch(0..<count).utf8).write(to: batch)
         let result = try CommandRunner.b1cache(["enqueue", "--batch", batch.path, "--json", "--cache-dir", cache.path])
         #expect(result.status == 0, "\(result.errorOutput)")
         return try result.lines.map { try JSONParser.parse($0)["id"]?.stringValue ?? "" }
@@ -54,21 +44,27 @@ import Testing
     }
 
     @Test func sigkillOfTheFlusherAtRandomMomentsNeverLosesOrDoublesAWrite() throws {
-        let ids = try enqueue(200) + queue.readablePending().map(\.id)
+        let rounds = Self.killRounds
+        let ids = try enqueue(rounds * 10) + queue.readablePending().map(\.id)
         try server.admin("admin/faults", ["latencyMs": 40])
         var generator = SystemRandomNumberGenerator()
-        for _ in 0..<20 {
+        var killedMidway = 0
+        for _ in 0..<rounds {
             let process = try flushProcess(["--batch-size", "10"])
-            usleep(UInt32.random(in: 20_000...300_000, using: &generator))
+            usleep(UInt32.random(in: 20_000...150_000, using: &generator))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+            if process.terminationReason == .uncaughtSignal { killedMidway += 1 }
+            #expect(try Stress.unparsable(cache).isEmpty)
         }
         try server.admin("admin/faults", [:])
-        let last = try CommandRunner.b1cache(["flush", "--ignore-backoff", "--cache-dir", cache.path], environment: server.environment())
+        let last = try CommandRunner.b1cache(["flush", "--ignore-backoff", "--wait", "--cache-dir", cache.path], environment: server.environment())
         #expect(last.status == 0, "\(last.output)\(last.errorOutput)")
         let applied = try server.appliedCounts()
         for id in ids { #expect(applied[id] == 1, "\(id) applied \(applied[id] ?? 0) times") }
         #expect(try queue.pendingEntries().isEmpty)
+        Stress.record("crash/flush", "\(rounds) SIGKILLs (\(killedMidway) mid-flush) over \(ids.count) writes under 40 ms latency; "
+                      + "\(ids.filter { applied[$0] == 1 }.count) applied exactly once, \(ids.filter { applied[$0] != 1 }.count) problems")
     }
 
     @Test func fourFlushersAtOnceApplyEachWriteExactlyOnceAndEachExits0Or6() throws {
@@ -77,7 +73,7 @@ import Testing
         let processes = try (0..<4).map { _ in try flushProcess(["--batch-size", "20"]) }
         for process in processes { process.waitUntilExit() }
         #expect(processes.allSatisfy { [0, 6].contains($0.terminationStatus) }, "\(processes.map(\.terminationStatus))")
-        let last = try CommandRunner.b1cache(["flush", "--ignore-backoff", "--cache-dir", cache.path], environment: server.environment())
+        let last = try CommandRunner.b1cache(["flush", "--ignore-backoff", "--wait", "--cache-dir", cache.path], environment: server.environment())
         #expect(last.status == 0)
         let applied = try server.appliedCounts()
         for id in ids { #expect(applied[id] == 1) }

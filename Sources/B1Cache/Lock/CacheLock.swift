@@ -63,6 +63,7 @@ public struct CacheLock: Sendable {
     /// - Important: blocks (sleeping) while waiting, and on fsyncs when taking and giving back the lock.
     public func withLock<T>(wait: Bool, timeout: TimeInterval? = nil, _ body: () throws -> T) throws -> T {
         let holding = try acquire(wait: wait, timeout: timeout)
+        sweepAfterCrash()
         let result: T
         do {
             result = try body()
@@ -81,6 +82,7 @@ public struct CacheLock: Sendable {
     public func withLock<T: Sendable>(wait: Bool, timeout: TimeInterval? = nil,
                                       _ body: () async throws -> T) async throws -> T {
         let holding = try await acquireAsync(wait: wait, timeout: timeout)
+        sweepAfterCrash()
         let result: T
         do {
             result = try await body()
@@ -90,6 +92,13 @@ public struct CacheLock: Sendable {
         }
         try release(holding)
         return result
+    }
+
+    /// A holder killed mid-write leaves `.b1tmp-*` files (manifest, envelopes, history, failed/). The next holder
+    /// removes those whose writer is gone, so `verify` is clean again after the next locked run. Best effort: a
+    /// sweep that fails leaves orphans that `verify --repair` removes, and must not stop the command.
+    private func sweepAfterCrash() {
+        _ = try? CacheRoot.sweepOrphans(paths)
     }
 
     // MARK: Acquiring

@@ -78,4 +78,17 @@ final class Locked<Value>: @unchecked Sendable {
     func set(_ value: Value) { lock.lock(); stored = value; lock.unlock() }
     var value: Value? { lock.lock(); defer { lock.unlock() }; return stored }
     var isSet: Bool { value != nil }
+    /// Changes the value in place under the lock (starting from `init()` when unset).
+    func update<T>(_ change: (inout Value) -> T) -> T where Value: ExpressibleByDefault {
+        lock.lock(); defer { lock.unlock() }
+        var current = stored ?? Value.defaultValue
+        let result = change(&current)
+        stored = current
+        return result
+    }
 }
+
+/// Values `Locked.update` can start from.
+protocol ExpressibleByDefault { static var defaultValue: Self { get } }
+extension Array: ExpressibleByDefault { static var defaultValue: Self { [] } }
+extension Dictionary: ExpressibleByDefault { static var defaultValue: Self { [:] } }
