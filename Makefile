@@ -4,7 +4,7 @@ PREFIX    ?= /usr/local
 BIN_DEBUG  = .build/debug/b1cache
 BIN_RELEASE = .build/release/b1cache
 
-.PHONY: build release test demo bench install clean server
+.PHONY: build release test demo bench stress install clean server
 
 build:
 	$(SWIFT) build
@@ -27,6 +27,10 @@ bench:
 	$(SWIFT) build -c release --product b1cache
 	$(SWIFT) build -c release --product b1bench
 	@scripts/bench.sh
+
+# The reliability scenarios at full length plus the fuzzer (long: minutes); see docs/RELIABILITY.md.
+stress:
+	@scripts/stress.sh
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
