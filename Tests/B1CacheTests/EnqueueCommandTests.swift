@@ -58,6 +58,7 @@ enum Sample {
         ("oauth.connect", "{}", "'oauth.connect' needs a connection"),
         ("marketplace.install", "{}", "needs a connection and cannot be queued offline; the kinds that can be queued are: missed-billing.action"),
         ("frobnicate", "{}", "'frobnicate' needs a connection"),
+        ("missed-billing.actoin", "{}", "hint: did you mean 'missed-billing.action'?"),
         ("missed-billing.action", "{not json", "--payload is not valid JSON"),
         ("missed-billing.action", "[1,2]", "'payload' must be a JSON object, not an array"),
         ("missed-billing.action", #"{"action":"ignore"}"#, "'itemId' is required"),
@@ -112,6 +113,23 @@ enum Sample {
                                   #"{"contractId":"\#(active.0)","lineId":"\#(active.1)","taxCode":"OUTPUT2","taxRate":15}"#])
         #expect(result.status == 2)
         #expect(result.errorOutput.contains("contract line is 'active', not a draft"))
+    }
+
+    @Test func aMissedBillingItemAlreadyAppliedTakesNoMoreActions() throws {
+        let store = CacheStore(paths: CachePaths(root: cache))
+        var envelope = try #require(try store.envelope(for: .missedBilling))
+        let index = try #require(envelope.items.firstIndex { $0["id"]?.stringValue == Sample.openItem })
+        var item = try #require(envelope.items[index].objectValue)
+        item["status"] = "applied"
+        envelope.items[index] = .object(item)
+        try store.replaceEnvelope(envelope)
+        let before = try snapshotFiles(under: cache.appendingPathComponent("queue"))
+        for (kind, payload) in Self.valid.prefix(2) {
+            let result = try b1cache(["enqueue", kind, "--payload", payload])
+            #expect(result.status == 2)
+            #expect(result.errorOutput.contains("missed-billing item '\(Sample.openItem)' was already applied"), "\(result.errorOutput)")
+        }
+        #expect(try snapshotFiles(under: cache.appendingPathComponent("queue")) == before)
     }
 
     @Test func aNewerTaxEditOfTheSameLineReplacesThePendingOneAndSaysSo() throws {

@@ -31,10 +31,11 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var hint: String {
         switch self {
-        case .needsConnection: "do it online, in BillingOne web or after 'b1cache sync'"
+        case .needsConnection(let kind):
+            WriteKind.closest(to: kind).map { "did you mean '\($0.rawValue)'?" } ?? "do it online, in BillingOne web or after 'b1cache sync'"
         case .invalidField, .invalidBatchLine: "see 'b1cache enqueue --help' and docs/WRITES.md for each kind's payload"
         case .targetNotFound: "check the id with 'b1cache show COLLECTION', or 'b1cache sync' to refresh the cache"
-        case .notEditable: "only draft lines can be edited; change it on BillingOne web if it must change"
+        case .notEditable: "only draft lines can be edited, and applied missed billing is final; change it on BillingOne web if it must"
         case .writeNotFound: "list the ids with 'b1cache queue' (and 'b1cache queue --failed')"
         }
     }

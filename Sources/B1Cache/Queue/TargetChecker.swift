@@ -30,10 +30,10 @@ public final class TargetChecker {
     public func check(kind: WriteKind, payload: JSONObject) throws {
         switch kind {
         case .missedBillingAction:
-            try requireItem(.missedBilling, field: "itemId", id: payload["itemId"]?.stringValue)
+            try requireOpenItem(field: "itemId", id: payload["itemId"]?.stringValue)
         case .missedBillingApply:
             for (index, id) in (payload["itemIds"]?.arrayValue ?? []).enumerated() {
-                try requireItem(.missedBilling, field: "itemIds[\(index)]", id: id.stringValue)
+                try requireOpenItem(field: "itemIds[\(index)]", id: id.stringValue)
             }
             try requireItem(.contracts, field: "mapping.contractId", id: payload["mapping"]?["contractId"]?.stringValue)
         case .generatedInvoiceLineTax:
@@ -61,6 +61,14 @@ public final class TargetChecker {
         guard let id, let items = try items(collection) else { return nil }
         guard let item = items[id] else { throw QueueError.targetNotFound(field: field, id: id, collection: collection) }
         return item
+    }
+
+    /// A missed-billing item that was applied is final on the server (it answers 409), so nothing is queued for it.
+    private func requireOpenItem(field: String, id: String?) throws {
+        guard let item = try requireItem(.missedBilling, field: field, id: id) else { return }
+        if item["status"]?.stringValue == "applied" {
+            throw QueueError.notEditable(field: field, reason: "missed-billing item '\(id ?? "")' was already applied")
+        }
     }
 
     private func requireLine(of owner: JSONValue, payload: JSONObject) throws -> JSONValue {
