@@ -38,11 +38,24 @@ public enum CacheRoot {
         try finishInterruptedSignOut(paths)
         if try !check(paths.root) {
             try createFolder(paths.root, withParents: true)
+            excludeFromBackup(paths.root)
         }
         for folder in paths.folders {
             try checkFolder(folder)
             if try statusOf(folder) == nil { try createFolder(folder, withParents: false) }
         }
+    }
+
+    /// SPEC §2: on Apple platforms the cache lives in Application Support, excluded from iCloud/Time Machine
+    /// backup (it is re-downloadable, and the pending writes are flushed, not restored onto another device).
+    /// Best effort: a root that cannot be marked still works. Linux has no such attribute.
+    static func excludeFromBackup(_ root: URL) {
+        #if canImport(Darwin)
+        var values = URLResourceValues()
+        values.isExcludedFromBackup = true
+        var url = root
+        try? url.setResourceValues(values)
+        #endif
     }
 
     /// Creates a folder `0700` whatever the umask (missing parents likewise).
