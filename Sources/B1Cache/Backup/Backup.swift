@@ -53,7 +53,9 @@ public enum Backup {
             throw BackupError.destinationInsideCache(destination: destination.path, root: root.path)
         }
         if let status = try CacheRoot.statusOf(destination) {
-            if status.isSymbolicLink { throw BackupError.destinationExists(path: destination.path, what: "is a symbolic link") }
+            if status.isSymbolicLink {
+                throw BackupError.destinationExists(path: destination.path, what: "is a symbolic link")
+            }
             if !status.isDirectory { throw BackupError.destinationExists(path: destination.path, what: "is a file") }
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: destination.path)) ?? ["?"]
             if !entries.isEmpty {
@@ -75,7 +77,9 @@ public enum Backup {
         for name in names where name.hasPrefix(prefix) {
             guard let tag = ProcessTag(text: String(name.dropFirst(prefix.count))), !tag.isLive else { continue }
             let leftover = parent.appendingPathComponent(name)
-            do { try FileManager.default.removeItem(at: leftover) } catch { throw StoreError.from(error, writing: leftover) }
+            do { try FileManager.default.removeItem(at: leftover) } catch {
+                throw StoreError.from(error, writing: leftover)
+            }
         }
     }
 }

@@ -38,10 +38,12 @@ public enum BackupError: Error, Equatable, Sendable, CustomStringConvertible {
         case .sourceNotACache(let path):
             "the restore source \(path) is not a b1cache folder (no manifest.json, collections/, queue/ or failed/)"
         case .invalidSource(let path, let problems):
-            "the restore source \(path) is not a valid cache (\(problems.count) problem\(problems.count == 1 ? "" : "s")); "
+            "the restore source \(path) is not a valid cache "
+                + "(\(problems.count) problem\(problems.count == 1 ? "" : "s")); "
                 + "nothing was changed:\n" + Self.list(problems)
         case .writesWouldBeLost(let pending, let failed):
-            "restore would lose \(pending) pending and \(failed) failed write\(pending + failed == 1 ? "" : "s") of the cache it replaces"
+            "restore would lose \(pending) pending and \(failed) failed write\(pending + failed == 1 ? "" : "s") "
+                + "of the cache it replaces"
         }
     }
 
@@ -52,7 +54,8 @@ public enum BackupError: Error, Equatable, Sendable, CustomStringConvertible {
         case .destinationInsideCache: "choose a destination outside the cache folder"
         case .destinationExists: "choose a path that does not exist yet, or an empty folder"
         case .destinationParentMissing: "create that folder first, or choose another destination"
-        case .sourceMissing, .sourceNotACache: "give the folder that 'b1cache backup' (or a 'cp -a' of the cache folder) created"
+        case .sourceMissing, .sourceNotACache:
+            "give the folder that 'b1cache backup' (or a 'cp -a' of the cache folder) created"
         case .sourceOverlapsCache: "restore from a copy outside the cache folder"
         case .invalidSource: "run 'b1cache verify --repair --cache-dir SRC' on a copy of the source, then restore that"
         case .writesWouldBeLost:

@@ -21,7 +21,9 @@ struct ProcessTag: Equatable, Sendable {
     /// Parses `text`; nil for anything else.
     init?(text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, let processID = Int32(parts[0]), !parts[1].isEmpty, parts[2].count == 8 else { return nil }
+        guard parts.count == 3, let processID = Int32(parts[0]), !parts[1].isEmpty, parts[2].count == 8 else {
+            return nil
+        }
         self.init(processID: processID, startTime: String(parts[1]), unique: String(parts[2]))
     }
 

@@ -12,9 +12,8 @@ extension Restore {
         let parent = paths.root.deletingLastPathComponent()
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: parent.path) else { return }
         for name in names where name.hasPrefix(paths.restoreAsidePrefix) {
-            guard let tag = ProcessTag(text: String(name.dropFirst(paths.restoreAsidePrefix.count))), !tag.isLive else {
-                continue
-            }
+            let text = String(name.dropFirst(paths.restoreAsidePrefix.count))
+            guard let tag = ProcessTag(text: text), !tag.isLive else { continue }
             let aside = parent.appendingPathComponent(name), staging = paths.restoreStaging(tag)
             do {
                 if try CacheRoot.statusOf(paths.root) == nil {
@@ -24,18 +23,19 @@ extension Restore {
                 }
                 if try CacheRoot.statusOf(aside) != nil { try FileManager.default.removeItem(at: aside) }
             } catch {
-                throw StoreError.writeFailed(path: aside.path, reason: "could not finish an interrupted restore (\(error))")
+                throw StoreError.writeFailed(path: aside.path,
+                                             reason: "could not finish an interrupted restore (\(error))")
             }
         }
         for name in names where name.hasPrefix(paths.restoreStagingPrefix) {
-            guard let tag = ProcessTag(text: String(name.dropFirst(paths.restoreStagingPrefix.count))), !tag.isLive else {
-                continue
-            }
+            let text = String(name.dropFirst(paths.restoreStagingPrefix.count))
+            guard let tag = ProcessTag(text: text), !tag.isLive else { continue }
             let staging = parent.appendingPathComponent(name)
             do {
                 if try CacheRoot.statusOf(staging) != nil { try FileManager.default.removeItem(at: staging) }
             } catch {
-                throw StoreError.writeFailed(path: staging.path, reason: "could not remove the copy of an interrupted restore (\(error))")
+                throw StoreError.writeFailed(path: staging.path,
+                                             reason: "could not remove the copy of an interrupted restore (\(error))")
             }
         }
     }

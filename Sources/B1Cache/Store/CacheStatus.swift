@@ -41,6 +41,7 @@ public struct CacheStatus: Sendable {
         let pending = exists ? try queue.pendingEntries() : []
         var lockHolder: String?
         var lockStale = false
+        // The lock is a detail here: a lock that cannot be read must not hide the pending writes.
         if exists, let lock = try? CacheLock(paths: paths, command: "status").status(), lock.held {
             lockHolder = lock.owner?.command ?? "?"
             lockStale = lock.stale

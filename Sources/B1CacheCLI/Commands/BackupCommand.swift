@@ -28,7 +28,8 @@ enum BackupCommand: Command {
     static func run(_ context: CommandContext) throws -> ExitCode {
         guard context.arguments.positionals.count == 1, let destination = context.arguments.positionals.first,
               !destination.isEmpty else {
-            throw UsageError("'backup' takes one argument, the destination folder", hint: "e.g. b1cache backup ~/b1cache-backup")
+            throw UsageError("'backup' takes one argument, the destination folder",
+                             hint: "e.g. b1cache backup ~/b1cache-backup")
         }
         let result = try Backup.run(paths: context.paths, to: RestoreCommand.absolute(destination),
                                     wait: context.arguments.has("--wait"))
@@ -38,7 +39,8 @@ enum BackupCommand: Command {
                 "destination": .string(result.destination.path), "files": .integer(result.files),
                 "bytes": .integer(Int(result.bytes)), "skipped": .array(result.skipped.map { .string($0) }),
                 "problems": .array(result.problems.map { problem in
-                    ["kind": .string(problem.kind.rawValue), "path": .string(problem.path), "detail": .string(problem.detail)]
+                    ["kind": .string(problem.kind.rawValue), "path": .string(problem.path),
+                     "detail": .string(problem.detail)]
                 }),
             ]))
         } else {
@@ -50,8 +52,10 @@ enum BackupCommand: Command {
         }
         for skipped in result.skipped { terminal.warning("not copied: \(skipped)") }
         guard result.problems.isEmpty else {
-            terminal.error("verify found \(result.problems.count) problem\(result.problems.count == 1 ? "" : "s") in the backup at \(result.destination.path)",
-                           hint: "they were copied from the cache: run 'b1cache verify', then 'b1cache verify --repair' and back up again")
+            let count = result.problems.count, destination = result.destination.path
+            terminal.error("verify found \(count) problem\(count == 1 ? "" : "s") in the backup at \(destination)",
+                           hint: "they were copied from the cache: run 'b1cache verify', then "
+                               + "'b1cache verify --repair' and back up again")
             return .corrupt
         }
         if !context.json { terminal.line("verify: no problems found in the copy.") }

@@ -32,15 +32,18 @@ enum RestoreCommand: Command {
     """
 
     static func run(_ context: CommandContext) throws -> ExitCode {
-        guard context.arguments.positionals.count == 1, let source = context.arguments.positionals.first, !source.isEmpty else {
-            throw UsageError("'restore' takes one argument, the backup folder", hint: "e.g. b1cache restore ~/b1cache-backup")
+        guard context.arguments.positionals.count == 1, let source = context.arguments.positionals.first,
+              !source.isEmpty else {
+            throw UsageError("'restore' takes one argument, the backup folder",
+                             hint: "e.g. b1cache restore ~/b1cache-backup")
         }
-        let result = try Restore.run(paths: context.paths, from: absolute(source), force: context.arguments.has("--force"),
-                                     wait: context.arguments.has("--wait"))
+        let result = try Restore.run(paths: context.paths, from: absolute(source),
+                                     force: context.arguments.has("--force"), wait: context.arguments.has("--wait"))
         if context.json {
             context.terminal.line(JSONWriter.compactString([
                 "source": .string(result.source.path), "root": .string(result.root.path),
-                "files": .integer(result.files), "bytes": .integer(Int(result.bytes)), "replaced": .bool(result.replaced),
+                "files": .integer(result.files), "bytes": .integer(Int(result.bytes)),
+                "replaced": .bool(result.replaced),
                 "lostPending": .integer(result.lostPending), "lostFailed": .integer(result.lostFailed),
             ]))
             return .ok

@@ -29,6 +29,7 @@ enum StatusCommand: Command {
       --server URL           the server to probe (default: $B1_SERVER_URL)
       --timeout DURATION     how long to wait for the server (default 2s; e.g. 500ms is written 0.5s)
       --stale-after DURATION how old a collection may be before it is stale (default 24h)
+      (--token-file is accepted, so one set of options serves every command, and ignored: health needs no token.)
 
     Examples:
       b1cache status
