@@ -29,7 +29,8 @@ protocol Command: Sendable {
 public enum CLI {
     static let commands: [any Command.Type] = [
         InspectCommand.self, ShowCommand.self, QueueCommand.self, EnqueueCommand.self, DropCommand.self,
-        FlushCommand.self, SyncCommand.self, RetryCommand.self, LogCommand.self, VerifyCommand.self, PathCommand.self, SignOutCommand.self,
+        FlushCommand.self, SyncCommand.self, RetryCommand.self, LogCommand.self, VerifyCommand.self, PathCommand.self,
+        SignOutCommand.self, StatusCommand.self, BackupCommand.self, RestoreCommand.self,
     ]
 
     /// Runs one invocation. `arguments` excludes the program name.
@@ -65,9 +66,10 @@ public enum CLI {
             let parsed = try Arguments(words, options: command.options.union(["--cache-dir"]),
                                        flags: command.flags, command: command.name)
             let context = CommandContext(arguments: parsed, environment: environment, terminal: terminal)
-            if command.name != PathCommand.name {
-                // A sign-out interrupted between its rename and its delete is finished by the next run.
-                try CacheRoot.finishInterruptedSignOut(context.paths)
+            if command.name != PathCommand.name && command.name != StatusCommand.name {
+                // A sign-out or restore interrupted between its renames and its delete is finished by the next run
+                // (status only reads, so it only reports one).
+                try CacheRoot.finishInterrupted(context.paths)
             }
             return try await command.run(context).rawValue
         } catch {
@@ -104,6 +106,13 @@ public enum CLI {
             }
         case let error as TransportError:
             return (error.description, "check the network and --server, then try again", .offline)
+        case let error as BackupError:
+            switch error {
+            case .nothingToBackUp: return (error.description, error.hint, .failure)
+            case .writesWouldBeLost: return (error.description, error.hint, .refused)
+            case .sourceNotACache, .invalidSource: return (error.description, error.hint, .corrupt)
+            default: return (error.description, error.hint, .usage)
+            }
         case let error as SignOutError:
             switch error {
             case .writesPending: return (error.description, error.hint, .refused)

@@ -7,11 +7,8 @@ enum ServerOptions {
     static let options: Set<String> = ["--server", "--token-file", "--timeout"]
 
     static func client(_ context: CommandContext) throws -> ServerClient {
-        guard let server = context.arguments.value("--server") ?? context.environment["B1_SERVER_URL"], !server.isEmpty else {
+        guard let url = try serverURL(context) else {
             throw UsageError("no server: pass --server URL or set B1_SERVER_URL", hint: "e.g. --server http://127.0.0.1:8787")
-        }
-        guard let url = URL(string: server), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-            throw UsageError("--server '\(server)' is not an http(s) URL")
         }
         let token: String
         if let file = context.arguments.value("--token-file") {
@@ -27,6 +24,18 @@ enum ServerOptions {
         }
         let timeout = try context.arguments.duration("--timeout") ?? 30
         return ServerClient(transport: .live(baseURL: url, token: token, timeout: timeout))
+    }
+
+    /// The server URL, or nil when neither `--server` nor `B1_SERVER_URL` is set.
+    /// - Throws: `UsageError` when it is set but not an http(s) URL.
+    static func serverURL(_ context: CommandContext) throws -> URL? {
+        guard let server = context.arguments.value("--server") ?? context.environment["B1_SERVER_URL"], !server.isEmpty else {
+            return nil
+        }
+        guard let url = URL(string: server), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw UsageError("--server '\(server)' is not an http(s) URL")
+        }
+        return url
     }
 
     static let help = """

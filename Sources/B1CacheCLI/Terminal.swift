@@ -78,6 +78,11 @@ enum Format {
         return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
     }
 
+    /// `2 s`, `0.5 s`.
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() && value < 1e9 ? "\(Int(value)) s" : String(format: "%g s", value)
+    }
+
     /// Pads cells to column widths; `rightAligned` columns are numbers.
     static func table(_ rows: [[String]], rightAligned: Set<Int> = []) -> [String] {
         guard let columns = rows.map(\.count).max() else { return [] }

@@ -33,9 +33,9 @@ public enum CacheRoot {
     }
 
     /// Creates the root (`0700`, parents too) and its folders if missing, after the safety checks, and finishes
-    /// a sign-out that was interrupted.
+    /// a sign-out or restore that was interrupted.
     public static func prepare(_ paths: CachePaths) throws {
-        try finishInterruptedSignOut(paths)
+        try finishInterrupted(paths)
         if try !check(paths.root) {
             try createFolder(paths.root, withParents: true)
             excludeFromBackup(paths.root)
@@ -83,6 +83,13 @@ public enum CacheRoot {
             }
         }
         return removed
+    }
+
+    /// Finishes what a killed sign-out or restore left beside the root (every command but `path` and `status`
+    /// calls this first, so a reader never has to know about it).
+    public static func finishInterrupted(_ paths: CachePaths) throws {
+        try finishInterruptedSignOut(paths)
+        try Restore.finishInterrupted(paths)
     }
 
     /// Deletes a root that sign-out renamed aside but had no time to delete.

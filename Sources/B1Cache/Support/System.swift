@@ -153,6 +153,35 @@ public enum System {
         return data
     }
 
+    /// Copies the regular file at `source` (never through a symbolic link) into a new file `destination`, created
+    /// exclusively with `mode` whatever the umask, and fsyncs the copy. Streams in 1 MiB pieces, so a large
+    /// envelope is never held in memory whole. Returns the bytes copied.
+    /// - Throws: `SystemCallError`; `isNotFound` when `source` is gone (it may have been removed meanwhile).
+    static func copyFile(_ source: String, to destination: String, mode: mode_t) throws -> Int64 {
+        let input = open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if input < 0 { throw lastError("open", source) }
+        defer { close(input) }
+        var info = stat()
+        if fstat(input, &info) != 0 { throw lastError("stat", source) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw SystemCallError(operation: "copy", path: source, code: EISDIR) }
+        let output = try createExclusive(destination, mode: mode)
+        defer { close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var total: Int64 = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw lastError("read", source)
+            }
+            if count == 0 { break }
+            try writeAll(output, Data(buffer[0..<count]), path: destination)
+            total += Int64(count)
+        }
+        try fsyncDescriptor(output, path: destination)
+        return total
+    }
+
     static var userID: UInt32 { UInt32(getuid()) }
     public static var processID: Int32 { getpid() }
 

@@ -49,10 +49,25 @@ public struct ServerClient: Sendable {
         return Account(orgId: orgId, userId: userId, email: email)
     }
 
-    /// `GET /v1/health`.
+    /// `GET /v1/health`: true when the server answers `200 {"status":"ok"}`. Needs no token.
+    /// - Throws: `TransportError` when no answer came.
     public func health() async throws -> Bool {
-        let response = try await transport.send(HTTPRequest(method: "GET", path: "/v1/health"))
-        return response.status == 200
+        do { try await checkHealth() } catch is ServerError { return false }
+        return true
+    }
+
+    /// `GET /v1/health`, for `status`: returns when the server answered `200 {"status":"ok", …}`.
+    /// - Throws: `TransportError` when no answer came; `ServerError.status` for another status;
+    ///   `ServerError.invalidAnswer` when the body is not the protocol's (a captive portal's login page, say).
+    public func checkHealth() async throws {
+        let path = "/v1/health"
+        let response = try await transport.send(HTTPRequest(method: "GET", path: path))
+        guard response.status == 200 else {
+            throw ServerError.status(path: path, code: response.status, message: Self.errorMessage(response))
+        }
+        guard (try? JSONParser.parse(response.body))?["status"]?.stringValue == "ok" else {
+            throw ServerError.invalidAnswer(path: path, reason: "expected {\"status\":\"ok\"}")
+        }
     }
 
     /// Sends a request and parses the JSON answer; 401 and non-2xx answers throw.

@@ -63,8 +63,9 @@ public struct Transport: Sendable {
     /// The real transport: URLSession with connection reuse, a bearer token, and timeouts.
     /// - Parameters:
     ///   - baseURL: the server, e.g. `https://api.billingone.dev`.
-    ///   - token: sent as `Authorization: Bearer`; never written into the cache.
-    public static func live(baseURL: URL, token: String, timeout: TimeInterval = 30) -> Transport {
+    ///   - token: sent as `Authorization: Bearer`; never written into the cache. Nil sends no `Authorization`
+    ///     (for `GET /v1/health`, which needs none).
+    public static func live(baseURL: URL, token: String?, timeout: TimeInterval = 30) -> Transport {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
         configuration.timeoutIntervalForResource = max(timeout * 4, 120)
@@ -80,7 +81,7 @@ public struct Transport: Sendable {
             var urlRequest = URLRequest(url: url)
             urlRequest.httpMethod = request.method
             urlRequest.httpBody = request.body
-            urlRequest.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            if let token { urlRequest.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
             urlRequest.setValue("application/json", forHTTPHeaderField: "Accept")
             if request.body != nil { urlRequest.setValue("application/json", forHTTPHeaderField: "Content-Type") }
             for (name, value) in request.headers { urlRequest.setValue(value, forHTTPHeaderField: name) }
@@ -93,6 +94,9 @@ public struct Transport: Sendable {
                 case .cannotConnectToHost, .cannotFindHost, .notConnectedToInternet, .dnsLookupFailed,
                      .internationalRoamingOff, .dataNotAllowed:
                     throw TransportError.unreachable(reason: error.localizedDescription)
+                case .timedOut:
+                    // Linux's localizedDescription is only "NSURLErrorDomain error -1001".
+                    throw TransportError.noAnswer(reason: "the request timed out")
                 default:
                     throw TransportError.noAnswer(reason: error.localizedDescription)
                 }

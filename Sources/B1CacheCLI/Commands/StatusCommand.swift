@@ -1,0 +1,150 @@
+import B1Cache
+import Foundation
+import Synchronization
+
+enum StatusCommand: Command {
+    static let name = "status"
+    static let summary = "online/offline, pending and failed writes, last sync, stale collections (one line; --json)"
+    static let options: Set<String> = ServerOptions.options.union(["--stale-after"])
+    static let flags: Set<String> = ["--json"]
+    static let defaultTimeout: TimeInterval = 2
+    static let help = """
+    Usage: b1cache status [--json] [--server URL] [--timeout DURATION] [--stale-after DURATION] [--cache-dir DIR]
+
+    One line for a shell prompt or a status bar:
+
+      online · 3 pending · 1 failed · synced 2 h ago · 2 stale
+
+    online/offline comes from a short GET /v1/health (no token needed or sent) to --server or $B1_SERVER_URL;
+    without a server it says "no server". Pending and failed writes are always shown: they exist nowhere else.
+    "synced" is the last Sync All; a collection is stale as in 'b1cache inspect'.
+
+    status only reads: it never creates the cache folder, takes no lock, and writes nothing. Being offline is a
+    normal answer (exit 0).
+
+    Options:
+      --json                 one JSON object: root, exists, server, online (null without a server), offlineReason,
+                             pending, failed, oldestPendingAt, lastSyncAllAt, stale (names), lock {held, command,
+                             stale}, restoreInterrupted, problem
+      --server URL           the server to probe (default: $B1_SERVER_URL)
+      --timeout DURATION     how long to wait for the server (default 2s; e.g. 500ms is written 0.5s)
+      --stale-after DURATION how old a collection may be before it is stale (default 24h)
+      (--token-file is accepted, so one set of options serves every command, and ignored: health needs no token.)
+
+    Examples:
+      b1cache status
+      b1cache status --json | jq -r '"\\(.pending) pending"'
+      b1cache status --json | jq -e '.online' >/dev/null && b1cache flush
+
+    Exit codes: 0 (online, offline or no server alike); 8 the manifest is corrupt (the line is still printed).
+    """
+
+    static func run(_ context: CommandContext) async throws -> ExitCode {
+        guard context.arguments.positionals.isEmpty else { throw UsageError("'status' takes no arguments") }
+        let now = Date()
+        let staleAfter = try context.arguments.duration("--stale-after") ?? Manifest.defaultStaleAfter
+        let timeout = try context.arguments.duration("--timeout") ?? defaultTimeout
+        guard timeout > 0 else { throw UsageError("--timeout must be more than 0") }
+        let server = try ServerOptions.serverURL(context)
+        let status = try CacheStatus.load(paths: context.paths, now: now, staleAfter: staleAfter)
+        let offlineReason: String? = if let server { await probe(server, timeout: timeout) } else { nil }
+        let online: Bool? = server == nil ? nil : offlineReason == nil
+        if context.json {
+            context.terminal.line(JSONWriter.compactString(json(status, server: server, online: online,
+                                                                offlineReason: offlineReason)))
+        } else {
+            context.terminal.line(line(status, online: online, now: now, terminal: context.terminal))
+        }
+        guard let problem = status.manifestProblem else { return .ok }
+        let (message, hint, code) = CLI.describe(problem)
+        context.terminal.error(message, hint: hint)
+        return code
+    }
+
+    static func line(_ status: CacheStatus, online: Bool?, now: Date, terminal: Terminal) -> String {
+        var parts: [String] = []
+        switch online {
+        case true?: parts.append(terminal.paint("online", .green))
+        case false?: parts.append(terminal.paint("offline", .yellow))
+        case nil: parts.append("no server")
+        }
+        if status.restoreInterrupted {
+            parts.append(terminal.paint("restore running or interrupted (any b1cache command finishes it)", .yellow))
+            return parts.joined(separator: " · ")
+        }
+        guard status.exists else {
+            parts.append("nothing cached yet")
+            return parts.joined(separator: " · ")
+        }
+        parts.append(status.pending > 0 ? terminal.paint("\(status.pending) pending", .yellow) : "0 pending")
+        parts.append(status.failed > 0 ? terminal.paint("\(status.failed) failed", .red) : "0 failed")
+        if let lastSyncAll = status.lastSyncAllAt {
+            parts.append("synced " + Timestamp.age(of: lastSyncAll, now: now))
+        } else {
+            parts.append(status.everSynced ? "no Sync All yet" : "never synced")
+        }
+        if status.everSynced && !status.stale.isEmpty { parts.append("\(status.stale.count) stale") }
+        if let holder = status.lockHolder { parts.append(status.lockStale ? "stale lock" : "\(holder) running") }
+        if status.manifestProblem != nil { parts.append(terminal.paint("manifest unreadable", .red)) }
+        return parts.joined(separator: " · ")
+    }
+
+    static func json(_ status: CacheStatus, server: URL?, online: Bool?, offlineReason: String?) -> JSONValue {
+        [
+            "root": .string(status.root.path),
+            "exists": .bool(status.exists),
+            "server": .optionalString(server?.absoluteString),
+            "online": online.map { .bool($0) } ?? .null,
+            "offlineReason": .optionalString(offlineReason),
+            "pending": .integer(status.pending),
+            "failed": .integer(status.failed),
+            "oldestPendingAt": .optionalDate(status.oldestPendingAt),
+            "lastSyncAllAt": .optionalDate(status.lastSyncAllAt),
+            "stale": .array(status.stale.map { .string($0.rawValue) }),
+            "lock": ["held": .bool(status.lockHolder != nil), "command": .optionalString(status.lockHolder),
+                     "stale": .bool(status.lockStale)],
+            "restoreInterrupted": .bool(status.restoreInterrupted),
+            "problem": .optionalString(status.manifestProblem?.description),
+        ]
+    }
+
+    /// `GET /v1/health` with a deadline: nil when the server is up, else why it counts as offline.
+    ///
+    /// The deadline is ours, not URLSession's: on Linux a request timeout under one second fires at once, and a
+    /// timeout that never fires must not hang a prompt. The transport's own timeout is only a backstop.
+    static func probe(_ server: URL, timeout: TimeInterval) async -> String? {
+        let client = ServerClient(transport: .live(baseURL: server, token: nil, timeout: timeout.rounded(.up) + 1))
+        return await withCheckedContinuation { continuation in
+            let answer = FirstAnswer(continuation)
+            let request = Task {
+                do {
+                    try await client.checkHealth()
+                    answer.give(nil)
+                } catch {
+                    answer.give("\(error)")
+                }
+            }
+            Task {
+                try? await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
+                request.cancel()
+                answer.give("the server did not answer within \(Format.seconds(timeout))")
+            }
+        }
+    }
+}
+
+/// Resumes a continuation with the first answer given, and ignores later ones.
+private final class FirstAnswer: Sendable {
+    private let continuation: CheckedContinuation<String?, Never>
+    private let answered = Mutex(false)
+
+    init(_ continuation: CheckedContinuation<String?, Never>) { self.continuation = continuation }
+
+    func give(_ answer: String?) {
+        let first = answered.withLock { answered in
+            defer { answered = true }
+            return !answered
+        }
+        if first { continuation.resume(returning: answer) }
+    }
+}
