@@ -179,22 +179,16 @@ public struct CacheLock: Sendable {
     }
 
     /// The one `mkdir` that decides who holds the lock. Returns false when the lock directory already exists.
+    ///
+    /// mkdir(2) with mode 0700 directly (the exclusive, non-recursive create that FileManager's would make), so the
+    /// folder is never more open than 0700 even for an instant: FileManager creates it with the umask's mode and
+    /// chmods after, and a process killed in between left a 0755 lock that `verify` reported.
     private func createDirectory() throws -> Bool {
         do {
-            try FileManager.default.createDirectory(at: paths.lock, withIntermediateDirectories: false)
-        } catch let error as CocoaError where error.code == .fileWriteFileExists {
-            return false
+            return try System.makeDirectory(paths.lock.path, mode: mode_t(DurableFile.directoryMode))
         } catch {
             throw LockError.from(error, path: paths.lock)
         }
-        do {
-            // mkdir applies the umask; the lock is private like every cache folder (SPEC §2).
-            try System.setMode(paths.lock.path, mode_t(DurableFile.directoryMode))
-        } catch {
-            try? FileManager.default.removeItem(at: paths.lock)
-            throw LockError.from(error, path: paths.lock)
-        }
-        return true
     }
 
     /// Writes owner.json into the directory this process just created. Returns nil when, by the time the
