@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks for `make bench` (which builds the release b1cache and b1bench first).
+# `make bench`, part "envelopes" (run by scripts/bench.sh): scripts/bench-envelopes.sh OUT.md
 #
 # For each cache size: b1cache's load (read + decode) and durable rewrite of collections/invoices.json, measured
 # in-process by b1bench, beside jq and python3 doing the same work on the same file; then `b1cache inspect` on
@@ -7,7 +7,7 @@
 # input file per second; inspect times are medians of $BENCH_RUNS runs, wall clock including process start.
 #
 # Caches are generated under bench-data/ (git-ignored) by scripts/gen-invoices.py and reused while N and the
-# generator are unchanged. The table goes to stdout and, as markdown for BENCHMARKS.md, to bench-data/latest.md.
+# generator are unchanged. The table goes to stdout and, as markdown for BENCHMARKS.md, to OUT.md.
 #
 #   BENCH_SIZES="10000 100000"  invoice counts (default)     BENCH_REPEAT=5   runs per throughput figure
 #   BENCH_RUNS=20               runs per inspect median
@@ -15,9 +15,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-B1CACHE=.build/release/b1cache
-B1BENCH=.build/release/b1bench
-DATA=bench-data
+source scripts/bench-lib.sh
+markdown=${1:?usage: bench-envelopes.sh OUT.md}
 read -ra SIZES <<<"${BENCH_SIZES:-10000 100000}"
 REPEAT=${BENCH_REPEAT:-5}
 RUNS=${BENCH_RUNS:-20}
@@ -25,36 +24,9 @@ RUNS=${BENCH_RUNS:-20}
 AIM_REWRITE_MB_S=20
 AIM_INSPECT_MS=15
 
-for tool in "$B1CACHE" "$B1BENCH"; do
-    [[ -x $tool ]] || { echo "bench: $tool is missing; run 'make bench'" >&2; exit 1; }
-done
 for count in "${SIZES[@]}"; do
     [[ $count =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_SIZES holds '$count', not an invoice count" >&2; exit 2; }
 done
-for tool in jq python3; do
-    command -v "$tool" >/dev/null || { echo "bench: $tool is not installed" >&2; exit 1; }
-done
-
-# timer RUNS OUT COMMAND…: "BEST MEDIAN", the seconds COMMAND (stdout to OUT) took over RUNS runs.
-# perf_counter around subprocess.run: wall clock, process start included.
-TIMER=$(cat <<'PY'
-import statistics, subprocess, sys, time
-runs, out, command = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-times = []
-for _ in range(runs):
-    with open(out, "wb") as sink:
-        start = time.perf_counter()
-        subprocess.run(command, stdout=sink, check=True)
-        times.append(time.perf_counter() - start)
-print("%.6f %.6f" % (min(times), statistics.median(times)))
-PY
-)
-timer() { python3 -c "$TIMER" "$@"; }
-best_of() { timer "$@" | cut -d' ' -f1; }
-# milliseconds RUNS COMMAND…: "MEDIAN ms (best BEST)" of COMMAND's wall time.
-milliseconds() {
-    timer "$1" /dev/null "${@:2}" | awk '{ printf "%.1f ms (best %.1f)", $2 * 1000, $1 * 1000 }'
-}
 
 # PYJSON FILE OUT RUNS: python3's json module on FILE, timed in-process (interpreter start excluded), best of
 # RUNS: load = open + json.load; dump = json.dumps(indent=2, sort_keys=True) + write + fsync, the exact bytes
@@ -80,20 +52,11 @@ print("%.1f %.1f" % (size / 1e6 / best_load, size / 1e6 / best_dump))
 PY
 )
 
-# field KEY LINE: the value of KEY in a `key=value key=value` line.
-field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
-# mb_per_s BYTES SECONDS
-mb_per_s() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1e6 / s }'; }
-# at_least A B: true when A ≥ B (decimals)
-at_least() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
-thousands() { sed ':a; s/\B[0-9]\{3\}\>/,&/; ta' <<<"$1"; }
-note() { echo "bench: $*" >&2; }
-
 # ensure_cache N: bench-data/invoices-N, generated unless present from the same generator.
 ensure_cache() {
     local count=$1 dir=$DATA/invoices-$1 stamp=$DATA/invoices-$1.generator
     local source
-    source=$(sha256sum scripts/gen-invoices.py | cut -d' ' -f1)
+    source=$(generator_stamp scripts/gen-invoices.py)
     if [[ -f $dir/manifest.json && -f $stamp && $(cat "$stamp") == "$source" ]]; then
         note "reusing $dir"
         return
@@ -187,33 +150,14 @@ done
 header+=$'\t'"aim"$'\t'"verdict"
 separator+=$'\t'"---"$'\t'"---"
 
-machine="$(nproc) × $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 today=$(date -u +%Y-%m-%d)
 
 echo
-echo "b1cache benchmarks, $today, $machine (took $(($(date +%s) - started)) s)"
+echo "Envelopes and inspect, $today, $(machine_line) (took $(($(date +%s) - started)) s)"
 echo
-# Tab-separated rows as aligned columns: the label left, the figures right, the aim and verdict left. ASCII only,
-# because awk's length() may count bytes.
-printf '%s\n' "$header" "${rows[@]}" | sed 's/≥/>=/g; s/—/-/g; s/×/x/g' | awk -F'\t' '
-    { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > width[i]) width[i] = length($i) } }
-    NF > columns { columns = NF }
-    END {
-        for (r = 1; r <= NR; r++) {
-            line = sprintf("%-" width[1] "s", cell[r, 1])
-            for (i = 2; i <= columns; i++) {
-                align = (i <= columns - 2) ? "" : "-"
-                line = line sprintf("   %" align width[i] "s", cell[r, i])
-            }
-            sub(/ +$/, "", line)
-            print line
-        }
-    }'
-
+printf '%s\n' "$header" "${rows[@]}" | print_table
 {
-    echo "Measured $today on $machine; throughput best of $REPEAT runs, inspect median of $RUNS."
+    echo "Measured $today on $(machine_line); throughput best of $REPEAT runs, inspect median of $RUNS."
     echo
-    printf '%s\n' "$header" "$separator" "${rows[@]}" | sed 's/\t/ | /g; s/^/| /; s/$/ |/; s/  *|/ |/g'
-} >"$DATA/latest.md"
-echo
-echo "markdown table: $DATA/latest.md"
+    printf '%s\n' "$header" "$separator" "${rows[@]}" | markdown_table
+} >"$markdown"
