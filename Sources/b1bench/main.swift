@@ -37,19 +37,27 @@ enum BenchError: Error, CustomStringConvertible {
     }
 }
 
-/// The options a benchmark accepts, split from its positional arguments (`--name VALUE` or `--name=VALUE`).
+/// The options a benchmark accepts, split from its positional arguments (`--name VALUE` or `--name=VALUE`, and
+/// `--flag`).
 struct BenchArguments {
     private(set) var positionals: [String] = []
     private var values: [String: String] = [:]
+    private var setFlags: Set<String> = []
 
-    /// - Parameter options: the option names that take a value; any other word starting with `--` is refused.
-    init(_ words: [String], options: Set<String>) throws {
+    /// - Parameters:
+    ///   - options: the option names that take a value;
+    ///   - flags: the option names that take none. Any other word starting with `--` is refused.
+    init(_ words: [String], options: Set<String>, flags: Set<String> = []) throws {
         var index = 0
         while index < words.count {
             let word = words[index]
             index += 1
             guard word.hasPrefix("--") else {
                 positionals.append(word)
+                continue
+            }
+            if flags.contains(word) {
+                setFlags.insert(word)
                 continue
             }
             let parts = word.split(separator: "=", maxSplits: 1).map(String.init)
@@ -67,10 +75,18 @@ struct BenchArguments {
 
     /// The value of a positive-integer option, or `defaultValue` when it is absent.
     func positiveInteger(_ name: String, default defaultValue: Int) throws -> Int {
-        guard let text = values[name] else { return defaultValue }
+        try positiveInteger(name) ?? defaultValue
+    }
+
+    /// The value of a positive-integer option, or nil when it is absent.
+    func positiveInteger(_ name: String) throws -> Int? {
+        guard let text = values[name] else { return nil }
         guard let value = Int(text), value > 0 else { throw BenchError.usage("\(name) needs a positive integer") }
         return value
     }
+
+    /// True when the flag was given.
+    func has(_ flag: String) -> Bool { setFlags.contains(flag) }
 }
 
 /// `load-rewrite FILE [--repeat K]`: how fast an envelope file is loaded, and written back durably.
@@ -164,7 +180,7 @@ extension Duration {
 // MARK: - Entry point
 
 /// The subcommands, in the order the usage text lists them.
-let benchmarks: [any Benchmark.Type] = [LoadRewriteBenchmark.self]
+let benchmarks: [any Benchmark.Type] = [LoadRewriteBenchmark.self, EnqueueBenchmark.self]
 
 let usage = (["usage: b1bench COMMAND [ARGUMENTS]", "", "commands:"]
     + benchmarks.map { "  \($0.name) \($0.synopsis)\n      \($0.summary)" }).joined(separator: "\n")
