@@ -31,23 +31,23 @@ public struct CachePaths: Sendable, Equatable {
         #endif
     }
 
-    public var manifest: URL { root.appendingPathComponent("manifest.json") }
+    public var manifest: URL { root.appendingPathComponent("manifest.json", isDirectory: false) }
     public var collections: URL { root.appendingPathComponent("collections", isDirectory: true) }
     public var queue: URL { root.appendingPathComponent("queue", isDirectory: true) }
     /// Staging for atomic creation of write files (same filesystem as `queue/`).
     public var queueStaging: URL { queue.appendingPathComponent(".tmp", isDirectory: true) }
     public var failed: URL { root.appendingPathComponent("failed", isDirectory: true) }
-    public var history: URL { root.appendingPathComponent("history.jsonl") }
+    public var history: URL { root.appendingPathComponent("history.jsonl", isDirectory: false) }
     public var quarantine: URL { root.appendingPathComponent("quarantine", isDirectory: true) }
     public var lock: URL { root.appendingPathComponent("flush.lock", isDirectory: true) }
-    public var lockOwner: URL { lock.appendingPathComponent("owner.json") }
+    public var lockOwner: URL { lock.appendingPathComponent("owner.json", isDirectory: false) }
 
     public func envelope(for collection: CollectionName) -> URL {
-        collections.appendingPathComponent("\(collection.rawValue).json")
+        collections.appendingPathComponent("\(collection.rawValue).json", isDirectory: false)
     }
 
-    public func queued(_ fileName: String) -> URL { queue.appendingPathComponent(fileName) }
-    public func failed(_ fileName: String) -> URL { failed.appendingPathComponent(fileName) }
+    public func queued(_ fileName: String) -> URL { queue.appendingPathComponent(fileName, isDirectory: false) }
+    public func failed(_ fileName: String) -> URL { failed.appendingPathComponent(fileName, isDirectory: false) }
 
     /// The folders every cache has, created on first write.
     public var folders: [URL] { [collections, queue, queueStaging, failed, quarantine] }

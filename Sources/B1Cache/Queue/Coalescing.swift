@@ -1,6 +1,6 @@
 import Foundation
 
-/// Which pending writes a new write fully supersedes (SPEC §5).
+/// The keys by which a new write fully supersedes a pending one (SPEC §5); `QueueView` applies the rule.
 ///
 /// A tax edit of a draft line supersedes the pending tax edit of the same line; an action on a missed-billing
 /// item supersedes the pending action on that item. Never across a write of another kind that touches the same
@@ -31,16 +31,5 @@ enum Coalescing {
         default:
             return supersedeKey(write).map { [$0] } ?? []
         }
-    }
-
-    /// The pending writes (in queue order) that `newWrite` replaces: at most the last one with the same key, and
-    /// only if no write of another kind touched that item after it.
-    static func superseded(by newWrite: PendingWrite, in pending: [PendingWrite]) -> [PendingWrite] {
-        guard let key = supersedeKey(newWrite) else { return [] }
-        for write in pending.reversed() {
-            if supersedeKey(write) == key { return [write] }
-            if touchedKeys(write).contains(key) { return [] }
-        }
-        return []
     }
 }

@@ -24,19 +24,20 @@ public struct EnqueueResult: Sendable, Equatable {
 
 /// Validates and queues writes (SPEC §5). Enqueue never takes the lock and never changes an envelope.
 ///
-/// Keeps what it learned (target envelopes, parsed pending writes) for its lifetime, so one `Enqueuer` serving
-/// many writes reads each collection and each queue file once.
+/// Keeps what it learned (target envelopes, the pending writes in a `QueueView`) for its lifetime, so one
+/// `Enqueuer` serving many writes reads each collection and each queue file once.
 public final class Enqueuer {
     public let paths: CachePaths
     private let checker: TargetChecker
     private let queue: WriteQueue
     private var prepared = false
-    private var parsed: [String: PendingWrite?] = [:]
+    private let view: QueueView
 
     public init(paths: CachePaths) {
         self.paths = paths
         self.checker = TargetChecker(store: CacheStore(paths: paths))
         self.queue = WriteQueue(paths: paths)
+        self.view = QueueView(paths: paths)
     }
 
     /// Validates and queues one write.
@@ -61,17 +62,19 @@ public final class Enqueuer {
             }
         }
         try prepare()
-        // The queue as it will be: existing files (url set) and this batch's new writes (url nil).
-        var queued = try currentPending()
+        try view.refresh()
         // A kept id must be new: the same id twice would be applied once by the server and lose a write.
-        var knownIds = Set(queued.map(\.write.id)).union(try queue.failedEntries().compactMap { $0.name?.id })
-        for (index, item) in validated.enumerated() {
-            guard let id = item.id else { continue }
-            guard knownIds.insert(id).inserted else {
-                throw QueueError.invalidBatchLine(line: index + 1, reason: "write \(id) is already queued (or failed)")
+        if validated.contains(where: { $0.id != nil }) {
+            var knownIds = view.ids.union(try queue.failedEntries().compactMap { $0.name?.id })
+            for (index, item) in validated.enumerated() {
+                guard let id = item.id else { continue }
+                guard knownIds.insert(id).inserted else {
+                    throw QueueError.invalidBatchLine(line: index + 1, reason: "write \(id) is already queued (or failed)")
+                }
             }
         }
-        var newest = queued.last?.name
+        var newest = view.newestName
+        var created: [(write: PendingWrite, name: WriteFileName)] = []
         var replacedBy: [String: [String]] = [:]
         var removals: [URL] = []
         for item in validated {
@@ -79,27 +82,33 @@ public final class Enqueuer {
             let name = WriteNamer.next(id: id, notBefore: newest, now: now)
             newest = name
             let write = PendingWrite(id: id, kind: item.kind, payload: item.payload, createdAt: name.createdAt)
-            let superseded = Set(Coalescing.superseded(by: write, in: queued.map(\.write)).map(\.id))
-            removals += queued.filter { superseded.contains($0.write.id) }.compactMap(\.url)
-            queued.removeAll { superseded.contains($0.write.id) }
-            queued.append((write: write, url: nil, name: name))
-            replacedBy[id] = Array(superseded)
+            if let old = view.superseded(by: write), let file = view.remove(id: old) {
+                if let index = created.firstIndex(where: { $0.write.id == old }) {
+                    created.remove(at: index)  // superseded within this batch: never written
+                } else {
+                    removals.append(paths.queued(file))
+                }
+                replacedBy[id] = [old]
+            }
+            view.add(write, name: name)
+            created.append((write, name))
         }
-        let created = queued.filter { $0.url == nil }
-        let files = created.compactMap { entry in
-            entry.name.map { (data: entry.write.encoded(), destination: paths.queued($0.fileName)) }
-        }
+        let files = created.map { (data: $0.write.encoded(), destination: paths.queued($0.name.fileName)) }
         // Creation is atomic: each file is staged in queue/.tmp, fsynced and renamed in; then queue/ is fsynced
-        // once. Superseded files go only after their replacements are durable.
+        // once. Superseded files go only after their replacements are durable (one already flushed is gone).
         do {
             try DurableFile.writeAll(files, staging: paths.queueStaging)
-            for url in removals { try System.removeFile(url.path) }
+            for url in removals {
+                do { try System.removeFile(url.path) } catch let error as SystemCallError where error.isNotFound {}
+            }
             if !removals.isEmpty { try System.fsyncDirectory(paths.queue.path) }
         } catch {
+            view.invalidate()
             throw StoreError.from(error, writing: paths.queue)
         }
+        view.markSeen()
         return created.map { entry in
-            EnqueueResult(write: entry.write, fileName: entry.name?.fileName ?? "", replaced: replacedBy[entry.write.id] ?? [])
+            EnqueueResult(write: entry.write, fileName: entry.name.fileName, replaced: replacedBy[entry.write.id] ?? [])
         }
     }
 
@@ -124,15 +133,5 @@ public final class Enqueuer {
             throw StoreError.from(error, writing: paths.queueStaging)
         }
         prepared = true
-    }
-
-    /// The pending writes, parsed (each file once per Enqueuer). Unreadable files are left for `verify`.
-    private func currentPending() throws -> [(write: PendingWrite, url: URL?, name: WriteFileName?)] {
-        var result: [(write: PendingWrite, url: URL?, name: WriteFileName?)] = []
-        for entry in try queue.pendingEntries() {
-            if parsed[entry.fileName] == nil { parsed[entry.fileName] = try? queue.read(entry) }
-            if let write = parsed[entry.fileName] ?? nil { result.append((write, entry.url, entry.name)) }
-        }
-        return result
     }
 }

@@ -31,7 +31,7 @@ public struct WriteQueue: Sendable {
         }
         // Hidden names are staging files (queue/.tmp) or temp orphans, never writes.
         return names.filter { !$0.hasPrefix(".") && $0.hasSuffix(".json") }.sorted().map {
-            QueueEntry(url: folder.appendingPathComponent($0), name: WriteFileName(fileName: $0))
+            QueueEntry(url: folder.appendingPathComponent($0, isDirectory: false), name: WriteFileName(fileName: $0))
         }
     }
 

@@ -72,7 +72,7 @@ public enum DurableFile {
 
     private static func writeTemp(_ data: Data, in folder: URL, name: String) throws -> URL {
         let temp = folder.appendingPathComponent(
-            "\(tempPrefix)\(System.processID)-\(UUID().uuidString.prefix(8))-\(name)")
+            "\(tempPrefix)\(System.processID)-\(UUID().uuidString.prefix(8))-\(name)", isDirectory: false)
         let fd = try System.createExclusive(temp.path, mode: mode_t(fileMode))
         do {
             try System.writeAll(fd, data, path: temp.path)
@@ -110,7 +110,7 @@ public enum DurableFile {
         }
         var removed: [String] = []
         for name in names where isTempName(name) {
-            let path = folder.appendingPathComponent(name).path
+            let path = folder.appendingPathComponent(name, isDirectory: false).path
             guard let status = try System.status(path), status.isRegularFile else { continue }
             let writerGone = writerProcessID(ofTempName: name).map { !System.processExists($0) } ?? true
             let tooOld = Date().timeIntervalSince(status.modified) > maximumAge
