@@ -16,10 +16,31 @@ enum Backoff {
     }
 }
 
+/// The envelopes one flush has read, kept between its batches: the flush holds the lock, so no one else writes
+/// them, and each batch then costs one rewrite per collection instead of a read, a parse and a rewrite.
+final class LoadedEnvelopes {
+    private let store: CacheStore
+    private var loaded: [CollectionName: Envelope?] = [:]
+
+    init(store: CacheStore) { self.store = store }
+
+    func envelope(for collection: CollectionName) throws -> Envelope? {
+        if let known = loaded[collection] { return known }
+        let envelope = try store.envelope(for: collection)
+        loaded[collection] = envelope
+        return envelope
+    }
+
+    /// Remembers envelopes as written (with their new revision).
+    func keep(_ written: [Envelope]) {
+        for envelope in written { loaded[envelope.collection] = envelope }
+    }
+}
+
 extension Flusher {
     /// Envelopes first (one rewrite per collection per batch), then the write files go; failures move to
     /// `failed/`; the write that must wait is rewritten with its attempts; then the history.
-    func commit(_ resolution: BatchResolution, report: inout FlushReport, now: Date) throws {
+    func commit(_ resolution: BatchResolution, envelopes loaded: LoadedEnvelopes, report: inout FlushReport, now: Date) throws {
         let store = CacheStore(paths: paths)
         var byCollection: [CollectionName: [JSONValue]] = [:]
         for success in resolution.successes {
@@ -29,7 +50,7 @@ extension Flusher {
         var envelopes: [Envelope] = []
         for (collection, entities) in byCollection.sorted(by: { $0.key < $1.key }) {
             // A collection never synced is left for sync to fetch whole.
-            guard var envelope = try store.envelope(for: collection) else { continue }
+            guard var envelope = try loaded.envelope(for: collection) else { continue }
             var positions: [String: Int] = [:]
             for (index, item) in envelope.items.enumerated() { if let id = item["id"]?.stringValue { positions[id] = index } }
             for entity in entities {
@@ -41,7 +62,7 @@ extension Flusher {
             }
             envelopes.append(envelope)
         }
-        if !envelopes.isEmpty { try store.replaceEnvelopes(envelopes) }
+        if !envelopes.isEmpty { loaded.keep(try store.replaceEnvelopes(envelopes)) }
         var history: [JSONValue] = []
         do {
             for success in resolution.successes {

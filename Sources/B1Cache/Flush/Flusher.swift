@@ -94,6 +94,7 @@ public struct Flusher: Sendable {
         }
         if let maximum = options.maximumWrites { eligible = Array(eligible.prefix(maximum)) }
         let total = eligible.count
+        let loaded = LoadedEnvelopes(store: CacheStore(paths: paths))
         var done = 0
         var position = 0
         progress?(0, total)
@@ -122,7 +123,7 @@ public struct Flusher: Sendable {
                     break writesOfBatch
                 }
             }
-            try commit(resolved, report: &report, now: now)
+            try commit(resolved, envelopes: loaded, report: &report, now: now)
             let processed = resolved.successes.count + resolved.failures.count
             done += processed
             progress?(done, total)
