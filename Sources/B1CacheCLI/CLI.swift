@@ -103,6 +103,10 @@ public enum CLI {
             default: return (error.description, error.hint, .failure)
             }
         case let error as TransportError:
+            guard error.isOffline else {
+                return (error.description, "the server does not follow the protocol; try again later, and report it if it persists",
+                        .failure)
+            }
             return (error.description, "check the network and --server, then try again", .offline)
         case let error as SignOutError:
             switch error {
