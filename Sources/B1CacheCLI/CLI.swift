@@ -84,7 +84,7 @@ public enum CLI {
             return (error.description, error.hint, .usage)
         case let error as StoreError:
             switch error {
-            case .corrupt, .unsupportedSchema: return (error.description, error.hint, .corrupt)
+            case .corrupt, .unsupportedSchema, .symbolicLink: return (error.description, error.hint, .corrupt)
             case .unknownCollection: return (error.description, error.hint, .usage)
             default: return (error.description, error.hint, .failure)
             }
@@ -94,6 +94,7 @@ public enum CLI {
             switch error {
             case .busy, .timedOut: return (error.description, error.hint, .busy)
             case .ioFailure: return (error.description, error.hint, .failure)
+            case .symbolicLink: return (error.description, error.hint, .corrupt)
             }
         case let error as FlushError:
             return (error.description, error.hint, .offline)
