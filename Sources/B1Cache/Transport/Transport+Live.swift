@@ -13,6 +13,9 @@ extension Transport {
     ///   `TransportError.answerTooLarge`.
     /// - `timeout` is how long the connection may stay silent, also in the middle of an answer, so a server that
     ///   sends part of a body and stops ends the request after `timeout`: `TransportError.noAnswer`.
+    /// - The token is cut out of every answer (`[token removed]`), so a server that quotes the request back in an
+    ///   error message cannot make b1cache write the token into a write's `lastError`, `history.jsonl` or an
+    ///   envelope (SPEC §10: the token is never written into the cache).
     /// - Parameters:
     ///   - baseURL: the server, e.g. `https://api.billingone.dev`.
     ///   - token: sent as `Authorization: Bearer`; never written into the cache.
@@ -26,7 +29,7 @@ extension Transport {
         configuration.httpMaximumConnectionsPerHost = 2
         configuration.urlCache = nil
         configuration.httpCookieStorage = nil
-        let receiver = AnswerReceiver(limit: maximumAnswerBytes, timeout: timeout)
+        let receiver = AnswerReceiver(limit: maximumAnswerBytes, timeout: timeout, secret: Data(token.utf8))
         // The session keeps its delegate until invalidated; one session serves the whole command.
         let session = URLSession(configuration: configuration, delegate: receiver, delegateQueue: nil)
         let base = baseURL.absoluteString.hasSuffix("/") ? String(baseURL.absoluteString.dropLast()) : baseURL.absoluteString
@@ -63,11 +66,14 @@ final class AnswerReceiver: NSObject, URLSessionDataDelegate, Sendable {
 
     private let limit: Int
     private let timeout: TimeInterval
+    private let secret: Data
     private let inFlight = Mutex<[Int: InFlight]>([:])
 
-    init(limit: Int, timeout: TimeInterval) {
+    /// - Parameter secret: the token, cut out of every answer.
+    init(limit: Int, timeout: TimeInterval, secret: Data) {
         self.limit = limit
         self.timeout = timeout
+        self.secret = secret
     }
 
     /// Starts `request` and waits for its whole answer.
@@ -110,7 +116,8 @@ final class AnswerReceiver: NSObject, URLSessionDataDelegate, Sendable {
             for (name, value) in http.allHeaderFields {
                 if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
             }
-            entry.continuation.resume(returning: HTTPResponse(status: http.statusCode, headers: headers, body: entry.body))
+            entry.continuation.resume(returning: HTTPResponse(status: http.statusCode, headers: headers,
+                                                              body: Self.removing(secret, from: entry.body)))
         } else {
             entry.continuation.resume(throwing: TransportError.noAnswer(reason: "the answer was not HTTP"))
         }
@@ -147,6 +154,27 @@ final class AnswerReceiver: NSObject, URLSessionDataDelegate, Sendable {
             error.localizedDescription.hasPrefix("The operation could not be completed")
                 ? "URL error \(error.code.rawValue)" : "the connection failed: \(error.localizedDescription)"
         }
+    }
+
+    static let removedSecret = Data("[token removed]".utf8)
+
+    /// `body` with every occurrence of `secret` replaced. The replacement holds no quote or backslash, so JSON
+    /// stays JSON. A secret shorter than 8 bytes is left alone: it could match ordinary data, and no real token is
+    /// that short. About 2 ns a byte (a 5,000-item page of a few MB: milliseconds).
+    static func removing(_ secret: Data, from body: Data) -> Data {
+        guard secret.count >= 8, var found = body.range(of: secret) else { return body }
+        var result = Data()
+        result.reserveCapacity(body.count)
+        var start = body.startIndex
+        while true {
+            result.append(body[start..<found.lowerBound])
+            result.append(removedSecret)
+            start = found.upperBound
+            guard let next = body.range(of: secret, in: start..<body.endIndex) else { break }
+            found = next
+        }
+        result.append(body[start..<body.endIndex])
+        return result
     }
 
     private static func seconds(_ value: TimeInterval) -> String {
