@@ -17,17 +17,17 @@ class Misbehaviour:
     """
 
     FIELDS = ("invalidJson", "extraResultIds", "omitResults", "hugeBody", "hugeBodyChunked",
-              "stallAfterBytes", "closeAfterBytes")
+              "stallAfterBytes", "closeAfterBytes", "echoToken")
 
     @staticmethod
     def empty() -> dict:
         return {"invalidJson": False, "extraResultIds": [], "omitResults": 0, "hugeBody": 0,
-                "hugeBodyChunked": False, "stallAfterBytes": None, "closeAfterBytes": None}
+                "hugeBodyChunked": False, "stallAfterBytes": None, "closeAfterBytes": None, "echoToken": False}
 
     @staticmethod
     def validate(body: dict, count) -> dict:
         state = {}
-        for name in ("invalidJson", "hugeBodyChunked"):
+        for name in ("invalidJson", "hugeBodyChunked", "echoToken"):
             value = body.get(name, False)
             if not isinstance(value, bool):
                 raise ApiError(400, "bad_request", f"{name} must be true or false")

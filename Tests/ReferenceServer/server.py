@@ -199,7 +199,19 @@ class Handler(BaseHTTPRequestHandler):
                 return
 
     def send_json(self, status: int, value, headers=()):
-        self.send_body(status, dumps(value).encode(), headers)
+        self.send_body(status, dumps(self.echo_token(value)).encode(), headers)
+
+    def echo_token(self, value):
+        """With the `echoToken` fault, every error message (of an error answer or of a batch result) quotes the
+        request's Authorization header, as a careless server's debug output would."""
+        hostile = self.faults.misbehaviour(self.api_path) if self.api_path.startswith("/v1/") else None
+        if not hostile or not hostile.get("echoToken") or not isinstance(value, dict):
+            return value
+        quote = f" (request had Authorization: {self.headers.get('Authorization', '')})"
+        for holder in [value] + [r for r in value.get("results", []) if isinstance(r, dict)]:
+            if isinstance(holder.get("error"), dict):
+                holder["error"] = {**holder["error"], "message": holder["error"].get("message", "") + quote}
+        return value
 
     def drop(self):
         if self.counted:

@@ -586,9 +586,20 @@ class HostileAnswerTests(ServerTestCase):
         self.faults({})
         self.assertEqual(self.call("GET", "/v1/session")[0], 200)
 
+    def test_echo_token_quotes_the_authorization_header_in_error_messages(self):
+        w = write("missed-billing.action", {"itemId": "mb_011", "action": "ignore"})
+        self.faults({"echoToken": True, "conflictIds": [w["id"]]})
+        result = self.batch([w])[2]["results"][0]
+        self.assertEqual(result["status"], "rejected")
+        self.assertTrue(result["error"]["message"].endswith(f"(request had Authorization: Bearer {DEV})"))
+        status, _, body = self.send(w)
+        self.assertEqual(status, 409)
+        self.assertIn(DEV, body["error"]["message"])
+        self.assertNotIn(DEV, json.dumps(self.call("GET", "/v1/session")[2]))  # only error messages
+
     def test_misbehaviour_fields_are_validated_and_cleared(self):
         for bad in ({"invalidJson": 1}, {"omitResults": -1}, {"hugeBody": "big"}, {"stallAfterBytes": True},
-                    {"extraResultIds": "x"}):
+                    {"extraResultIds": "x"}, {"echoToken": "yes"}):
             self.assertError(self.call("POST", "/admin/faults", bad, token=None), 400, "bad_request")
         cleared = self.faults({})
         self.assertEqual((cleared["invalidJson"], cleared["hugeBody"], cleared["stallAfterBytes"]), (False, 0, None))
