@@ -16,13 +16,13 @@ class Misbehaviour:
     applied and recorded), and they stay in force until the faults are replaced.
     """
 
-    FIELDS = ("invalidJson", "extraResultIds", "omitResults", "hugeBody", "hugeBodyChunked",
+    FIELDS = ("invalidJson", "extraResultIds", "omitResults", "hugeBody", "hugeBodyChunked", "hugeBodyRate",
               "stallAfterBytes", "closeAfterBytes", "echoToken")
 
     @staticmethod
     def empty() -> dict:
         return {"invalidJson": False, "extraResultIds": [], "omitResults": 0, "hugeBody": 0,
-                "hugeBodyChunked": False, "stallAfterBytes": None, "closeAfterBytes": None, "echoToken": False}
+                "hugeBodyChunked": False, "hugeBodyRate": 0, "stallAfterBytes": None, "closeAfterBytes": None, "echoToken": False}
 
     @staticmethod
     def validate(body: dict, count) -> dict:
@@ -34,10 +34,11 @@ class Misbehaviour:
             state[name] = value
         state["omitResults"] = count("omitResults", 0, MAX_BATCH_RESULTS) or 0
         state["hugeBody"] = count("hugeBody", 0, 1 << 40) or 0
+        state["hugeBodyRate"] = count("hugeBodyRate", 0, 100_000) or 0
         state["stallAfterBytes"] = count("stallAfterBytes")
         state["closeAfterBytes"] = count("closeAfterBytes")
-        if state["hugeBodyChunked"] and not state["hugeBody"]:
-            raise ApiError(400, "bad_request", "hugeBodyChunked needs hugeBody (the number of bytes to send)")
+        if (state["hugeBodyChunked"] or state["hugeBodyRate"]) and not state["hugeBody"]:
+            raise ApiError(400, "bad_request", "hugeBodyChunked and hugeBodyRate need hugeBody (the number of bytes)")
         return state
 
     @staticmethod

@@ -133,7 +133,8 @@ class Handler(BaseHTTPRequestHandler):
         hostile = self.faults.misbehaviour(self.api_path) if self.api_path.startswith("/v1/") else None
         if hostile:
             if hostile.get("hugeBody"):
-                return self.send_huge(hostile["hugeBody"], chunked=hostile.get("hugeBodyChunked", False))
+                return self.send_huge(hostile["hugeBody"], chunked=hostile.get("hugeBodyChunked", False),
+                                      rate=hostile.get("hugeBodyRate", 0) * 1_000_000)
             if hostile.get("invalidJson"):
                 body = INVALID_JSON
             cut = hostile.get("stallAfterBytes", hostile.get("closeAfterBytes"))
@@ -153,9 +154,10 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def send_huge(self, size: int, chunked: bool):
+    def send_huge(self, size: int, chunked: bool, rate: int = 0):
         """A 200 whose body is one JSON string of `size` bytes, streamed 1 MiB at a time (never held whole), with a
-        Content-Length or, when `chunked`, without one. Ends early, quietly, when the client hangs up."""
+        Content-Length or, when `chunked`, without one, at most `rate` bytes a second when not 0. Ends early,
+        quietly, when the client hangs up."""
         self.close_connection = True
         self.send_response(200)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -163,8 +165,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         block = b"x" * (1 << 20)
-        sent = 0
+        sent, started = 0, time.monotonic()
         while sent < size:
+            if rate:
+                time.sleep(max(0.0, started + sent / rate - time.monotonic()))
             piece = block[:min(len(block), size - sent)]
             if sent == 0:
                 piece = b'"' + piece[1:]

@@ -566,7 +566,7 @@ class HostileAnswerTests(ServerTestCase):
         status, response, head = self.raw("GET", "/v1/session", limit=1 << 20)
         self.assertEqual((status, response.getheader("Content-Length")), (200, str(1 << 30)))
         self.assertEqual(head[:3], b'"xx')
-        self.faults({"hugeBody": 3 << 20, "hugeBodyChunked": True, "path": "/v1/session"})
+        self.faults({"hugeBody": 3 << 20, "hugeBodyChunked": True, "hugeBodyRate": 1000, "path": "/v1/session"})
         status, response, body = self.raw("GET", "/v1/session", limit=10 << 20)
         self.assertEqual((status, response.getheader("Content-Length"), response.getheader("Transfer-Encoding")),
                          (200, None, "chunked"))
@@ -599,7 +599,7 @@ class HostileAnswerTests(ServerTestCase):
 
     def test_misbehaviour_fields_are_validated_and_cleared(self):
         for bad in ({"invalidJson": 1}, {"omitResults": -1}, {"hugeBody": "big"}, {"stallAfterBytes": True},
-                    {"extraResultIds": "x"}, {"echoToken": "yes"}):
+                    {"extraResultIds": "x"}, {"echoToken": "yes"}, {"hugeBodyRate": 10}):
             self.assertError(self.call("POST", "/admin/faults", bad, token=None), 400, "bad_request")
         cleared = self.faults({})
         self.assertEqual((cleared["invalidJson"], cleared["hugeBody"], cleared["stallAfterBytes"]), (False, 0, None))
