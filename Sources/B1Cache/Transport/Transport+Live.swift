@@ -20,7 +20,7 @@ extension Transport {
     ///   - baseURL: the server, e.g. `https://api.billingone.dev`.
     ///   - token: sent as `Authorization: Bearer`; never written into the cache.
     ///   - timeout: seconds of silence after which a request is given up (`--timeout`).
-    ///   - maximumAnswerBytes: the size limit; tests lower it.
+    ///   - maximumAnswerBytes: the size limit (`Transport.maximumAnswerBytes`).
     public static func live(baseURL: URL, token: String, timeout: TimeInterval = 30,
                             maximumAnswerBytes: Int = Transport.maximumAnswerBytes) -> Transport {
         let configuration = URLSessionConfiguration.ephemeral
