@@ -86,7 +86,7 @@ public enum CLI {
             return (error.description, error.hint, .usage)
         case let error as StoreError:
             switch error {
-            case .corrupt, .unsupportedSchema: return (error.description, error.hint, .corrupt)
+            case .corrupt, .unsupportedSchema, .symbolicLink: return (error.description, error.hint, .corrupt)
             case .unknownCollection: return (error.description, error.hint, .usage)
             default: return (error.description, error.hint, .failure)
             }
@@ -96,6 +96,7 @@ public enum CLI {
             switch error {
             case .busy, .timedOut: return (error.description, error.hint, .busy)
             case .ioFailure: return (error.description, error.hint, .failure)
+            case .symbolicLink: return (error.description, error.hint, .corrupt)
             }
         case let error as FlushError:
             return (error.description, error.hint, .offline)
@@ -105,6 +106,10 @@ public enum CLI {
             default: return (error.description, error.hint, .failure)
             }
         case let error as TransportError:
+            guard error.isOffline else {
+                return (error.description, "the server does not follow the protocol; try again later, and report it if it persists",
+                        .failure)
+            }
             return (error.description, "check the network and --server, then try again", .offline)
         case let error as BackupError:
             switch error {

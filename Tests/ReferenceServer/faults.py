@@ -5,15 +5,52 @@ from __future__ import annotations
 import json
 import threading
 
-from protocol import ApiError
+from protocol import MAX_BATCH as MAX_BATCH_RESULTS, ApiError
 
 # --- Faults -------------------------------------------------------------------------------------
+
+class Misbehaviour:
+    """A server that answers, but not as the protocol says (docs/PROTOCOL.md "Hostile answers").
+
+    Unlike `status` and `drop`, these act on the answer of a request that was processed as usual (writes are
+    applied and recorded), and they stay in force until the faults are replaced.
+    """
+
+    FIELDS = ("invalidJson", "extraResultIds", "omitResults", "hugeBody", "hugeBodyChunked", "hugeBodyRate",
+              "stallAfterBytes", "closeAfterBytes", "echoToken")
+
+    @staticmethod
+    def empty() -> dict:
+        return {"invalidJson": False, "extraResultIds": [], "omitResults": 0, "hugeBody": 0,
+                "hugeBodyChunked": False, "hugeBodyRate": 0, "stallAfterBytes": None, "closeAfterBytes": None, "echoToken": False}
+
+    @staticmethod
+    def validate(body: dict, count) -> dict:
+        state = {}
+        for name in ("invalidJson", "hugeBodyChunked", "echoToken"):
+            value = body.get(name, False)
+            if not isinstance(value, bool):
+                raise ApiError(400, "bad_request", f"{name} must be true or false")
+            state[name] = value
+        state["omitResults"] = count("omitResults", 0, MAX_BATCH_RESULTS) or 0
+        state["hugeBody"] = count("hugeBody", 0, 1 << 40) or 0
+        state["hugeBodyRate"] = count("hugeBodyRate", 0, 100_000) or 0
+        state["stallAfterBytes"] = count("stallAfterBytes")
+        state["closeAfterBytes"] = count("closeAfterBytes")
+        if (state["hugeBodyChunked"] or state["hugeBodyRate"]) and not state["hugeBody"]:
+            raise ApiError(400, "bad_request", "hugeBodyChunked and hugeBodyRate need hugeBody (the number of bytes)")
+        return state
+
+    @staticmethod
+    def is_set(name: str, value) -> bool:
+        return value is not None if name in ("stallAfterBytes", "closeAfterBytes") else bool(value)
+
 
 class Faults:
     """Injected faults. POST /admin/faults replaces the whole set; {} clears it."""
 
     FIELDS = {"latencyMs", "status", "count", "retryAfter", "drop", "dropAfterApply",
-              "conflictIds", "failIds", "path"}
+              "conflictIds", "failIds", "path"} | set(Misbehaviour.FIELDS)
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -22,7 +59,7 @@ class Faults:
     @staticmethod
     def _empty() -> dict:
         return {"latencyMs": 0, "status": None, "count": 0, "retryAfter": None, "drop": 0,
-                "dropAfterApply": 0, "conflictIds": [], "failIds": [], "path": None}
+                "dropAfterApply": 0, "conflictIds": [], "failIds": [], "path": None, **Misbehaviour.empty()}
 
     @classmethod
     def validate(cls, body) -> dict:
@@ -50,7 +87,7 @@ class Faults:
         state["retryAfter"] = count("retryAfter", 0, 86_400)
         state["drop"] = count("drop") or 0
         state["dropAfterApply"] = count("dropAfterApply") or 0
-        for name in ("conflictIds", "failIds"):
+        for name in ("conflictIds", "failIds", "extraResultIds"):
             ids = body.get(name, [])
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
                 raise ApiError(400, "bad_request", f"{name} must be an array of write ids")
@@ -59,6 +96,7 @@ class Faults:
         if path is not None and (not isinstance(path, str) or not path.startswith("/")):
             raise ApiError(400, "bad_request", "path must be a path prefix starting with /")
         state["path"] = path
+        state.update(Misbehaviour.validate(body, count))
         return state
 
     def replace(self, state: dict):
@@ -108,6 +146,13 @@ class Faults:
     def is_conflict(self, write_id: str) -> bool:
         with self._lock:
             return write_id in self._state["conflictIds"]
+
+    def misbehaviour(self, path: str) -> dict | None:
+        """The hostile-server fields in force for an answer to this /v1/ path, or None when there are none."""
+        with self._lock:
+            chosen = {name: self._state[name] for name in Misbehaviour.FIELDS
+                      if Misbehaviour.is_set(name, self._state[name])}
+            return chosen if chosen and self._in_scope(path) else None
 
 
 class Stats:

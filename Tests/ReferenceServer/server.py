@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the sibling mo
 from faults import Faults, Stats  # noqa: E402
 from protocol import (  # noqa: E402
     COLLECTIONS, DEFAULT_DEV_ACCOUNT, DEFAULT_LIMIT, DEV_TOKEN, MAX_BATCH, MAX_BODY_BYTES, MAX_LIMIT,
-    OTHER_ACCOUNT, ApiError, dumps, invalid, utc_now,
+    OTHER_ACCOUNT, OTHER_TOKEN, ApiError, dumps, invalid, utc_now,
 )
 from store import Store  # noqa: E402
 
@@ -46,6 +46,16 @@ class Dropped(Exception):
     """The connection was closed on purpose without an answer."""
 
 
+# What a proxy's error page looks like to a JSON parser.
+INVALID_JSON = b'<html><head><title>502 Bad Gateway</title></head><body>{"results": [</body></html>'
+
+
+def forged_result(write_id: str) -> dict:
+    """An `applied` result the server makes up for a write id (sent or not), with an item no real write made."""
+    return {"id": write_id, "status": "applied", "collection": "missed-billing",
+            "entities": [{"id": f"mb_forged_{write_id}", "status": "applied", "forged": True}]}
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "b1cache-reference/1"
@@ -55,6 +65,8 @@ class Handler(BaseHTTPRequestHandler):
     faults: Faults
     stats: Stats
     verbose = False
+    dev_token = DEV_TOKEN
+    api_path = ""
 
     def setup(self):
         super().setup()
@@ -118,6 +130,16 @@ class Handler(BaseHTTPRequestHandler):
     def send_body(self, status: int, body: bytes, headers=()):
         if self.counted:
             self.stats.count_answer(status)
+        hostile = self.faults.misbehaviour(self.api_path) if self.api_path.startswith("/v1/") else None
+        if hostile:
+            if hostile.get("hugeBody"):
+                return self.send_huge(hostile["hugeBody"], chunked=hostile.get("hugeBodyChunked", False),
+                                      rate=hostile.get("hugeBodyRate", 0) * 1_000_000)
+            if hostile.get("invalidJson"):
+                body = INVALID_JSON
+            cut = hostile.get("stallAfterBytes", hostile.get("closeAfterBytes"))
+            if cut is not None:
+                return self.send_part(status, body, cut, stall="stallAfterBytes" in hostile)
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -132,8 +154,68 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def send_huge(self, size: int, chunked: bool, rate: int = 0):
+        """A 200 whose body is one JSON string of `size` bytes, streamed 1 MiB at a time (never held whole), with a
+        Content-Length or, when `chunked`, without one, at most `rate` bytes a second when not 0. Ends early,
+        quietly, when the client hangs up."""
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Transfer-Encoding" if chunked else "Content-Length", "chunked" if chunked else str(size))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        block = b"x" * (1 << 20)
+        sent, started = 0, time.monotonic()
+        while sent < size:
+            if rate:
+                time.sleep(max(0.0, started + sent / rate - time.monotonic()))
+            piece = block[:min(len(block), size - sent)]
+            if sent == 0:
+                piece = b'"' + piece[1:]
+            if sent + len(piece) == size:
+                piece = piece[:-1] + b'"'
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            sent += len(piece)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def send_part(self, status: int, body: bytes, count: int, stall: bool):
+        """Headers that announce the whole body, then only its first `count` bytes; then either silence until the
+        client hangs up (at most ten minutes) or a closed connection."""
+        self.close_connection = True
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[:count])
+        self.wfile.flush()
+        if not stall:
+            return
+        self.connection.settimeout(1.0)
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            try:
+                if not self.connection.recv(4096):
+                    return  # the client gave up
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
     def send_json(self, status: int, value, headers=()):
-        self.send_body(status, dumps(value).encode(), headers)
+        self.send_body(status, dumps(self.echo_token(value)).encode(), headers)
+
+    def echo_token(self, value):
+        """With the `echoToken` fault, every error message (of an error answer or of a batch result) quotes the
+        request's Authorization header, as a careless server's debug output would."""
+        hostile = self.faults.misbehaviour(self.api_path) if self.api_path.startswith("/v1/") else None
+        if not hostile or not hostile.get("echoToken") or not isinstance(value, dict):
+            return value
+        quote = f" (request had Authorization: {self.headers.get('Authorization', '')})"
+        for holder in [value] + [r for r in value.get("results", []) if isinstance(r, dict)]:
+            if isinstance(holder.get("error"), dict):
+                holder["error"] = {**holder["error"], "message": holder["error"].get("message", "") + quote}
+        return value
 
     def drop(self):
         if self.counted:
@@ -166,6 +248,7 @@ class Handler(BaseHTTPRequestHandler):
     def handle_api(self, method: str):
         path = unquote(urlsplit(self.path).path)
         query = parse_qs(urlsplit(self.path).query)
+        self.api_path = path
         self.counted = not path.startswith("/admin/")
         if self.counted:
             self.stats.count_request(path, self.path)
@@ -271,6 +354,11 @@ class Handler(BaseHTTPRequestHandler):
             self.drop()
         status = result["status"]
         if status in ("applied", "duplicate"):
+            hostile = self.faults.misbehaviour(path) or {}
+            if hostile.get("omitResults"):
+                result.pop("id", None)
+            if hostile.get("extraResultIds"):
+                result = forged_result(hostile["extraResultIds"][0])
             return self.send_json(200, result)
         error = dict(result["error"])
         http_status = error.pop("httpStatus")
@@ -298,12 +386,16 @@ class Handler(BaseHTTPRequestHandler):
             stopped = result["status"] == "failed"  # keep order: nothing after a transient failure
         if drop_after:
             self.drop()
+        hostile = self.faults.misbehaviour(path) or {}
+        if hostile.get("omitResults"):
+            results = results[:max(0, len(results) - hostile["omitResults"])]
+        results += [forged_result(write_id) for write_id in hostile.get("extraResultIds", [])]
         self.send_json(200, {"results": results})
 
     def mutate(self, body):
         if not isinstance(body, dict):
             raise ApiError(400, "bad_request", "mutate needs a JSON object")
-        account = self.store.account_for_token(body.get("token", DEV_TOKEN))
+        account = self.store.account_for_token(body.get("token", self.dev_token))
         if account is None:
             raise ApiError(422, "invalid", "unknown token")
         collection = body.get("collection")
@@ -377,6 +469,8 @@ def parse_args(argv):
     parser.add_argument("--seed", help="cache folder to seed the sample account from when the database is empty "
                                        "(default: the repository's SampleCache/ when present)")
     parser.add_argument("--no-seed", action="store_true", help="start the sample account empty")
+    parser.add_argument("--dev-token", default=DEV_TOKEN,
+                        help=f"the token of the seeded account, set when the database is seeded (default {DEV_TOKEN})")
     parser.add_argument("--verbose", action="store_true", help="log every request on stderr")
     args = parser.parse_args(argv)
     host = "127.0.0.1" if args.host == "localhost" else args.host
@@ -406,11 +500,14 @@ def main(argv=None) -> int:
             account, data, cursors = load_seed(seed)
         else:
             account, data, cursors = dict(DEFAULT_DEV_ACCOUNT), {}, []
-        store.seed(account, data, cursors)
+        if args.dev_token in (OTHER_TOKEN, "") or not args.dev_token.isprintable():
+            raise SystemExit(f"reference server: --dev-token must be a printable token other than {OTHER_TOKEN}")
+        store.seed(account, data, cursors, dev_token=args.dev_token)
     elif args.seed:
         print("reference server: database already has data; --seed ignored", file=sys.stderr)
 
     Handler.store, Handler.faults, Handler.stats, Handler.verbose = store, Faults(), Stats(), args.verbose
+    Handler.dev_token = args.dev_token
     try:
         server = Server((args.host, args.port), Handler)
     except OSError as error:

@@ -73,12 +73,12 @@ class Store:
         with self.lock:
             return self.db.execute("SELECT 1 FROM accounts LIMIT 1").fetchone() is not None
 
-    def seed(self, dev_account: dict, dev_data: dict, dev_cursors=()):
+    def seed(self, dev_account: dict, dev_data: dict, dev_cursors=(), dev_token: str = DEV_TOKEN):
         """Both accounts and their items; `dev_cursors` (the seed cache's own cursors) mean "as seeded"."""
         with self.lock:
             self.begin()
             try:
-                for token, account, data in ((DEV_TOKEN, dev_account, dev_data),
+                for token, account, data in ((dev_token, dev_account, dev_data),
                                              (OTHER_TOKEN, OTHER_ACCOUNT, OTHER_DATA)):
                     self.db.execute("INSERT INTO accounts(org_id, user_id, email, token) VALUES(?,?,?,?)",
                                     (account["orgId"], account["userId"], account["email"], token))

@@ -517,6 +517,94 @@ class ProtocolTests(ServerTestCase):
                                         "orgId", "firstReceivedAt"})
 
 
+class HostileAnswerTests(ServerTestCase):
+    """The misbehaviours of POST /admin/faults that act on an answer (docs/PROTOCOL.md "Hostile answers")."""
+
+    def raw(self, method, path, body=None, limit=1 << 16, timeout=10):
+        """(status, headers, at most `limit` bytes of the body) without parsing it."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=timeout)
+        try:
+            headers = {"Authorization": f"Bearer {DEV}", "Content-Type": "application/json"}
+            conn.request(method, path, body=None if body is None else json.dumps(body).encode(), headers=headers)
+            response = conn.getresponse()
+            return response.status, response, (response.read() if limit is None else response.read(limit))
+        finally:
+            conn.close()
+
+    def test_invalid_json_is_answered_after_the_writes_were_applied(self):
+        w = write("missed-billing.action", {"itemId": "mb_011", "action": "ignore"})
+        self.faults({"invalidJson": True, "path": "/v1/writes:batch"})
+        status, _, body = self.raw("POST", "/v1/writes:batch", {"writes": [w]})
+        self.assertEqual(status, 200)
+        with self.assertRaises(ValueError):
+            json.loads(body)
+        self.assertEqual(self.ledger(w["id"])["applied"], 1)  # processed as usual: only the answer is broken
+        self.assertEqual(self.call("GET", "/v1/session")[0], 200)  # out of scope
+
+    def test_extra_results_for_ids_that_were_not_sent(self):
+        w = write("missed-billing.action", {"itemId": "mb_012", "action": "ignore"})
+        self.faults({"extraResultIds": ["not-sent-1", "not-sent-2"]})
+        results = self.batch([w])[2]["results"]
+        self.assertEqual([r["id"] for r in results], [w["id"], "not-sent-1", "not-sent-2"])
+        self.assertEqual(results[1]["entities"][0]["id"], "mb_forged_not-sent-1")
+        self.assertIsNone(self.ledger("not-sent-1"))
+        single = self.send(write("missed-billing.action", {"itemId": "mb_012", "action": "ignore"}))[2]
+        self.assertEqual(single["id"], "not-sent-1")  # the single endpoint answers about another write
+
+    def test_omitted_results(self):
+        writes = [write("missed-billing.action", {"itemId": "mb_019", "action": "ignore"}) for _ in range(3)]
+        self.faults({"omitResults": 2})
+        results = self.batch(writes)[2]["results"]
+        self.assertEqual([r["id"] for r in results], [writes[0]["id"]])
+        self.assertEqual([self.ledger(x["id"])["applied"] for x in writes], [1, 1, 1])  # all three were applied
+        w = write("missed-billing.action", {"itemId": "mb_019", "action": "ignore"})
+        single = self.send(w)[2]
+        self.assertEqual((single.get("id"), single["status"]), (None, "applied"))
+
+    def test_huge_body_is_streamed_with_or_without_a_length(self):
+        self.faults({"hugeBody": 1 << 30, "path": "/v1/session"})
+        status, response, head = self.raw("GET", "/v1/session", limit=1 << 20)
+        self.assertEqual((status, response.getheader("Content-Length")), (200, str(1 << 30)))
+        self.assertEqual(head[:3], b'"xx')
+        self.faults({"hugeBody": 3 << 20, "hugeBodyChunked": True, "hugeBodyRate": 1000, "path": "/v1/session"})
+        status, response, body = self.raw("GET", "/v1/session", limit=10 << 20)
+        self.assertEqual((status, response.getheader("Content-Length"), response.getheader("Transfer-Encoding")),
+                         (200, None, "chunked"))
+        self.assertEqual(json.loads(body), "x" * ((3 << 20) - 2))  # one JSON string, whole
+        self.assertError(self.call("POST", "/admin/faults", {"hugeBodyChunked": True}, token=None), 400, "bad_request")
+        self.faults({})
+        self.assertEqual(self.call("GET", "/v1/session")[0], 200)  # the server is still serving
+
+    def test_stall_and_close_after_part_of_the_body(self):
+        self.faults({"stallAfterBytes": 5, "path": "/v1/session"})
+        with self.assertRaises(TimeoutError):
+            self.raw("GET", "/v1/session", timeout=1)
+        self.faults({"closeAfterBytes": 5, "path": "/v1/session"})
+        with self.assertRaises(http.client.IncompleteRead) as caught:
+            self.raw("GET", "/v1/session", limit=None)
+        self.assertEqual(caught.exception.partial, b'{"org')
+        self.faults({})
+        self.assertEqual(self.call("GET", "/v1/session")[0], 200)
+
+    def test_echo_token_quotes_the_authorization_header_in_error_messages(self):
+        w = write("missed-billing.action", {"itemId": "mb_011", "action": "ignore"})
+        self.faults({"echoToken": True, "conflictIds": [w["id"]]})
+        result = self.batch([w])[2]["results"][0]
+        self.assertEqual(result["status"], "rejected")
+        self.assertTrue(result["error"]["message"].endswith(f"(request had Authorization: Bearer {DEV})"))
+        status, _, body = self.send(w)
+        self.assertEqual(status, 409)
+        self.assertIn(DEV, body["error"]["message"])
+        self.assertNotIn(DEV, json.dumps(self.call("GET", "/v1/session")[2]))  # only error messages
+
+    def test_misbehaviour_fields_are_validated_and_cleared(self):
+        for bad in ({"invalidJson": 1}, {"omitResults": -1}, {"hugeBody": "big"}, {"stallAfterBytes": True},
+                    {"extraResultIds": "x"}, {"echoToken": "yes"}, {"hugeBodyRate": 10}):
+            self.assertError(self.call("POST", "/admin/faults", bad, token=None), 400, "bad_request")
+        cleared = self.faults({})
+        self.assertEqual((cleared["invalidJson"], cleared["hugeBody"], cleared["stallAfterBytes"]), (False, 0, None))
+
+
 class RestartTests(unittest.TestCase):
     def test_restart_with_same_db_keeps_state(self):
         tmp = Path(tempfile.mkdtemp(prefix="b1-refserver-restart-"))

@@ -38,6 +38,9 @@ public struct FlushReport: Sendable, Equatable {
     public var movedToFailed: [String] = []
     /// The write that stopped the flush and why (transient failure or backoff).
     public var stoppedAt: (id: String, reason: String)?
+    /// True when the flush stopped because a request failed (no answer, an error status, or an answer that breaks
+    /// the protocol), false when it stopped at a write still waiting for its backoff.
+    public var stoppedByFailure = false
     public var remaining = 0
     public var unreadable: [String] = []
     public var requests = 0
@@ -72,7 +75,9 @@ public struct Flusher: Sendable {
         self.progress = progress
     }
 
-    /// - Throws: `FlushError.offline`, `ServerError.unauthorized` (nothing marked), `ServerError.otherAccount`.
+    /// - Throws: `FlushError.offline`, `ServerError.unauthorized` (nothing marked), `ServerError.otherAccount`;
+    ///   `ServerError.invalidAnswer` or `TransportError.answerTooLarge` when the session answer breaks the protocol
+    ///   (nothing sent).
     public func run(now: Date = Date()) async throws -> FlushReport {
         var report = FlushReport()
         try CacheRoot.prepare(paths)
@@ -81,7 +86,7 @@ public struct Flusher: Sendable {
         for listed in try queue.list(.pending) {
             if let write = listed.write { writes.append((write, listed.entry)) } else { report.unreadable.append(listed.entry.fileName) }
         }
-        do { _ = try await client.claim(paths) } catch let error as TransportError {
+        do { _ = try await client.claim(paths) } catch let error as TransportError where error.isOffline {
             throw FlushError.offline(reason: error.description)
         }
         guard !writes.isEmpty else { return report }
@@ -118,6 +123,7 @@ public struct Flusher: Sendable {
                     write.nextAttemptAt = now.addingTimeInterval(Backoff.delay(attempts: write.attempts, retryAfter: retryAfter))
                     resolved.retryLater = (write, item.entry)
                     report.stoppedAt = (write.id, message)
+                    report.stoppedByFailure = true
                     break writesOfBatch
                 case .notAttempted:
                     break writesOfBatch
@@ -130,6 +136,7 @@ public struct Flusher: Sendable {
             if resolved.retryLater != nil { break }
             if processed == 0 {
                 report.stoppedAt = (batch[0].write.id, "the server did not attempt it")
+                report.stoppedByFailure = true
                 break
             }
             // Writes the server did not attempt (after one that moved to failed/) go in the next batch.
@@ -150,27 +157,34 @@ public struct Flusher: Sendable {
     }
 
     /// Outcomes for a batch; falls back to one request per write for a server without batches. A request that got
-    /// no answer is a transient failure of the batch's first write.
+    /// no usable answer (none, or one that breaks the protocol) is a transient failure of the first write it was
+    /// about; the outcomes of the requests before it stand.
     private func send(_ writes: [PendingWrite], report: inout FlushReport) async throws -> [String: WriteOutcome] {
         report.requests += 1
-        do {
-            if writes.count > 1 {
-                do { return try await client.sendBatch(writes) } catch ServerError.status(_, let code, _) where code == 404 || code == 405 {
-                    report.requests -= 1
-                }
+        if writes.count > 1 {
+            do { return try await client.sendBatch(writes) } catch ServerError.status(_, let code, _) where code == 404 || code == 405 {
+                report.requests -= 1
+            } catch {
+                return [writes[0].id: try Self.transient(error)]
             }
-            var outcomes: [String: WriteOutcome] = [:]
-            for write in writes {
-                let outcome = try await client.sendOne(write)
-                outcomes[write.id] = outcome
-                if case .transient = outcome { break }
-                report.requests += 1
-            }
-            return outcomes
-        } catch let error as TransportError {
-            return writes.first.map { [$0.id: .transient(message: error.description, retryAfter: nil)] } ?? [:]
-        } catch let error as ServerError where error != .unauthorized {
-            return writes.first.map { [$0.id: .transient(message: error.description, retryAfter: nil)] } ?? [:]
+        }
+        var outcomes: [String: WriteOutcome] = [:]
+        for write in writes {
+            let outcome: WriteOutcome
+            do { outcome = try await client.sendOne(write) } catch { outcome = try Self.transient(error) }
+            outcomes[write.id] = outcome
+            if case .transient = outcome { break }
+            report.requests += 1
+        }
+        return outcomes
+    }
+
+    /// A request's failure as a transient outcome; 401 and anything else that is not about this request rethrow.
+    private static func transient(_ error: any Error) throws -> WriteOutcome {
+        switch error {
+        case let error as TransportError: return .transient(message: error.description, retryAfter: nil)
+        case let error as ServerError where error != .unauthorized: return .transient(message: error.description, retryAfter: nil)
+        default: throw error
         }
     }
 }

@@ -59,7 +59,8 @@ public struct CacheLock: Sendable {
     ///   - timeout: with `wait`, give up after this many seconds; nil waits as long as it takes.
     /// - Throws: `LockError.busy` when held and not waiting, `.timedOut` when the wait ran out,
     ///   `.ioFailure` when the lock cannot be created or removed (the root must exist: call
-    ///   `CacheRoot.prepare` first), or whatever `body` throws.
+    ///   `CacheRoot.prepare` first), `.symbolicLink` for a planted link at `flush.lock` or its owner.json;
+    ///   `StoreError.rootIsSymbolicLink` or `.ownedByAnotherUser` for such a root; or whatever `body` throws.
     /// - Important: blocks (sleeping) while waiting, and on fsyncs when taking and giving back the lock.
     public func withLock<T>(wait: Bool, timeout: TimeInterval? = nil, _ body: () throws -> T) throws -> T {
         let holding = try acquire(wait: wait, timeout: timeout)
@@ -160,9 +161,13 @@ public struct CacheLock: Sendable {
         guard let root else {
             throw LockError.ioFailure(path: paths.root.path, reason: "the cache folder does not exist")
         }
+        // A linked or foreign root is refused as every other command refuses it, with the same error (not as
+        // "not a folder": lstat sees the link, not the folder it points to).
+        if root.isSymbolicLink || root.ownerID != System.userID { try CacheRoot.check(paths.root) }
         guard root.isDirectory else {
             throw LockError.ioFailure(path: paths.root.path, reason: "the cache folder is not a folder")
         }
+        try refuseSymbolicLinks()
         var holder = LockError.ownerNotYetWritten
         // A few rounds, because between two steps the lock may vanish (released) or be broken by someone else.
         for _ in 0..<3 {
@@ -176,6 +181,17 @@ public struct CacheLock: Sendable {
             try breakStale(observed)
         }
         return .busy(owner: holder)
+    }
+
+    /// b1cache never makes a symbolic link, so one at `flush.lock` or `flush.lock/owner.json` was planted. It is
+    /// refused at once: judged as a lock without a readable owner, it would block every flush for the grace period
+    /// with a message about "another b1cache process", then be broken silently.
+    private func refuseSymbolicLinks() throws {
+        for url in [paths.lock, paths.lockOwner] {
+            let status: System.FileStatus?
+            do { status = try System.status(url.path) } catch { throw LockError.from(error, path: url) }
+            if status?.isSymbolicLink == true { throw LockError.symbolicLink(path: url.path) }
+        }
     }
 
     /// The one `mkdir` that decides who holds the lock. Returns false when the lock directory already exists.

@@ -9,6 +9,9 @@ public enum LockError: Error, Equatable, Sendable, CustomStringConvertible {
     case timedOut(owner: String, seconds: Double)
     /// Creating, reading or removing the lock failed for a reason other than another holder.
     case ioFailure(path: String, reason: String)
+    /// `flush.lock` or `flush.lock/owner.json` is a symbolic link. b1cache never makes one, so it was planted; it is
+    /// neither followed nor judged as a lock. The CLI exits `8`, as `verify` reports it.
+    case symbolicLink(path: String)
 
     public var description: String {
         switch self {
@@ -18,6 +21,8 @@ public enum LockError: Error, Equatable, Sendable, CustomStringConvertible {
             "gave up waiting for the cache lock after \(Self.format(seconds)) s; it is still held by \(owner)"
         case .ioFailure(let path, let reason):
             "cannot use the cache lock \(path): \(reason)"
+        case .symbolicLink(let path):
+            "the cache lock \(path) is a symbolic link, which b1cache never makes and refuses to follow"
         }
     }
 
@@ -27,6 +32,8 @@ public enum LockError: Error, Equatable, Sendable, CustomStringConvertible {
         case .busy: "wait for it to finish, or pass --wait"
         case .timedOut: "try again later; if that process is hung, stop it and the lock is freed"
         case .ioFailure: "check the cache folder's permissions and free space, then try again"
+        case .symbolicLink:
+            "run 'b1cache verify --repair' to move the link into quarantine/ (what it points to is left alone)"
         }
     }
 

@@ -13,11 +13,10 @@ public enum CacheRoot {
     }
 
     /// Checks a folder inside the root: present or not, never a link, never someone else's.
+    /// - Throws: `StoreError.symbolicLink`, `.ownedByAnotherUser`, `.notADirectory`.
     static func checkFolder(_ folder: URL) throws {
         guard let status = try statusOf(folder) else { return }
-        if status.isSymbolicLink {
-            throw StoreError.corrupt(path: folder.path, reason: "is a symbolic link where a folder belongs")
-        }
+        if status.isSymbolicLink { throw StoreError.symbolicLink(path: folder.path) }
         try checkOwnedFolder(folder, status)
     }
 

@@ -21,6 +21,9 @@ public struct WriteQueue: Sendable {
     public func failedEntries() throws -> [QueueEntry] { try entries(in: paths.failed) }
 
     func entries(in folder: URL) throws -> [QueueEntry] {
+        // The root first: a symlinked or foreign root is refused here too, not only where files are written
+        // (listing, showing, dropping and retrying all start here).
+        guard try CacheRoot.check(paths.root) else { return [] }
         try CacheRoot.checkFolder(folder)
         let names: [String]
         do {

@@ -33,9 +33,12 @@ public struct CacheStore: Sendable {
     }
 
     /// Reads a file inside the cache; nil when it does not exist.
-    /// Checks the root first: a symlinked or foreign root is refused for reads too.
+    /// Checks the root first, and the folder holding the file (`collections/`): a symlinked or foreign one is refused
+    /// for reads too. The file itself is opened with `O_NOFOLLOW`, which only guards the last path component.
     func readIfPresent(_ url: URL, limit: Int = Int.max) throws -> Data? {
         guard try CacheRoot.check(paths.root) else { return nil }
+        let folder = url.deletingLastPathComponent()
+        if folder.standardizedFileURL.path != paths.root.path { try CacheRoot.checkFolder(folder) }
         do {
             return try System.readFile(url.path, limit: limit)
         } catch let error as SystemCallError {

@@ -4,6 +4,9 @@ import Foundation
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The root is a symbolic link; following it could write the cache somewhere unexpected.
     case rootIsSymbolicLink(path: String)
+    /// A symbolic link inside the root where b1cache expects a real folder or file (`queue/`, `collections/`,
+    /// `flush.lock/owner.json`, …). b1cache never makes one and never reads or writes through one.
+    case symbolicLink(path: String)
     /// The root (or a folder in it) belongs to another user.
     case ownedByAnotherUser(path: String, owner: UInt32)
     /// Something other than a folder is where the root or one of its folders should be.
@@ -27,6 +30,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .rootIsSymbolicLink(let path):
             "the cache folder \(path) is a symbolic link, which b1cache refuses to follow"
+        case .symbolicLink(let path):
+            "\(path) is a symbolic link, which b1cache never makes and refuses to follow; nothing was read or written through it"
         case .ownedByAnotherUser(let path, let owner):
             "\(path) belongs to another user (uid \(owner)), so b1cache will not use it"
         case .notADirectory(let path):
@@ -52,6 +57,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     public var hint: String {
         switch self {
         case .rootIsSymbolicLink: "point --cache-dir or B1CACHE_DIR at the real folder"
+        case .symbolicLink:
+            "run 'b1cache verify --repair' to move the link into quarantine/ (what it points to is left alone), "
+                + "then move any files you need from there into the cache as real files"
         case .ownedByAnotherUser: "run b1cache as the folder's owner, or choose another folder with --cache-dir"
         case .notADirectory: "move the file away or choose another folder with --cache-dir"
         case .corrupt, .unsupportedSchema:

@@ -198,8 +198,17 @@ public struct Verifier {
     }
 
     /// Moves a file into `quarantine/` (never deletes it), under a name that says where it came from.
+    ///
+    /// Only `quarantine/` is prepared, not the whole root: what is being repaired may be one of the root's folders
+    /// (a symbolic link where `queue/` belongs), which `CacheRoot.prepare` would refuse. A link standing in for
+    /// `quarantine/` itself cannot be moved into it: the link alone is removed (what it points to is left alone).
     private func quarantine(_ url: URL) throws -> String {
-        try CacheRoot.prepare(paths)
+        if url == paths.quarantine, try CacheRoot.statusOf(url)?.isSymbolicLink == true {
+            do { try DurableFile.remove(url) } catch { throw StoreError.from(error, writing: url) }
+            return "removed the link (what it pointed to was left alone)"
+        }
+        try CacheRoot.checkFolder(paths.quarantine)
+        if try CacheRoot.statusOf(paths.quarantine) == nil { try CacheRoot.createFolder(paths.quarantine, withParents: false) }
         let relative = url.path.hasPrefix(paths.root.path + "/") ? String(url.path.dropFirst(paths.root.path.count + 1)) : url.lastPathComponent
         let stamp = WriteFileName(createdAt: Date(), sequence: 0, id: "x").fileName.prefix(23)
         let destination = paths.quarantine.appendingPathComponent("\(stamp)-\(relative.replacingOccurrences(of: "/", with: "__"))")

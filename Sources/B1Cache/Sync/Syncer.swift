@@ -64,7 +64,7 @@ public struct Syncer: Sendable {
             return try await pull(collection)
         } catch let error as TransportError {
             failed.error = error.description
-            failed.offline = true
+            failed.offline = error.isOffline
         } catch let error as ServerError where error != .unauthorized {
             failed.error = error.description
         } catch let error as StoreError {

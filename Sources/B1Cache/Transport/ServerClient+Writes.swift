@@ -16,9 +16,10 @@ extension ServerClient {
     /// The most writes one batch request carries (SPEC §10).
     public static let batchLimit = 100
 
-    /// `POST /v1/writes:batch`. Returns an outcome for each write sent, by id; ids the server did not answer for
-    /// are `.notAttempted`, and results for ids that were not sent are ignored — a write file is only ever
-    /// removed for an acknowledgement of its own id.
+    /// `POST /v1/writes:batch`. Returns an outcome for each write sent, by id. The server must answer for every
+    /// write (SPEC §10); one it left out is a transient failure (it may or may not have been applied, so it stays
+    /// queued and is sent again, which idempotency makes safe). Results for ids that were not sent, and a second
+    /// result for the same id, are ignored — a write file is only ever removed for an acknowledgement of its own id.
     /// - Throws: `ServerError.unauthorized`; `.status(code: 404|405)` when the server has no batch endpoint.
     public func sendBatch(_ writes: [PendingWrite]) async throws -> [String: WriteOutcome] {
         let path = "/v1/writes:batch"
@@ -44,7 +45,10 @@ extension ServerClient {
             guard let id = result["id"]?.stringValue, sent.contains(id), outcomes[id] == nil else { continue }
             outcomes[id] = Self.outcome(ofResult: result)
         }
-        for write in writes where outcomes[write.id] == nil { outcomes[write.id] = .notAttempted }
+        for write in writes where outcomes[write.id] == nil {
+            outcomes[write.id] = .transient(message: "the server's answer to \(path) has no result for this write",
+                                            retryAfter: nil)
+        }
         return outcomes
     }
 

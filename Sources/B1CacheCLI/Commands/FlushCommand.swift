@@ -24,8 +24,12 @@ enum FlushCommand: Command {
       --json             print a summary as JSON
     \(ServerOptions.help)
 
-    Exit codes: 0 queue drained; 3 writes still pending or moved to failed/; 4 offline (nothing lost);
-    5 unauthorized or another account; 6 busy (another process holds the lock).
+    A write file leaves the queue only when the server acknowledged that write's own id; an answer that is not
+    JSON, has no result for a write, is larger than 64 MB, or stops mid-way leaves the write queued.
+
+    Exit codes: 0 queue drained; 1 the session answer broke the protocol (nothing sent); 3 writes still pending
+    or moved to failed/; 4 offline or no answer within --timeout (nothing lost); 5 unauthorized or another
+    account; 6 busy (another process holds the lock).
     """
 
     static func run(_ context: CommandContext) async throws -> ExitCode {
@@ -57,10 +61,23 @@ enum FlushCommand: Command {
             terminal.line(JSONWriter.compactString(json(report, elapsed: elapsed)))
         } else {
             terminal.line(summary(report, elapsed: elapsed))
-            if let stop = report.stoppedAt { terminal.line("Stopped at \(stop.id): \(stop.reason)") }
             for name in report.unreadable { terminal.warning("not sent, unreadable: \(name) (run 'b1cache verify')") }
         }
+        reportStop(report, on: terminal, json: context.json)
         return report.isComplete ? .ok : .flushIncomplete
+    }
+
+    /// Where the flush stopped. A failed request (no answer, an error status, an answer that breaks the protocol) is
+    /// an error on stderr; a write still waiting for its backoff is a line of the summary.
+    static func reportStop(_ report: FlushReport, on terminal: Terminal, json: Bool) {
+        guard let stop = report.stoppedAt else { return }
+        if report.stoppedByFailure {
+            terminal.error("the flush stopped at write \(stop.id): \(stop.reason)",
+                           hint: "that write and the ones after it stay queued, in order; 'b1cache flush' sends them "
+                               + "again after its backoff (nothing the server did not acknowledge was removed)")
+        } else if !json {
+            terminal.line("Stopped at \(stop.id): \(stop.reason)")
+        }
     }
 
     static func summary(_ report: FlushReport, elapsed: TimeInterval) -> String {

@@ -24,8 +24,12 @@ enum SyncCommand: Command {
       --json             print a summary as JSON
     \(ServerOptions.help)
 
-    Exit codes: 0 done; 1 a collection failed (the others were pulled); 3 writes still pending or moved to
-    failed/; 4 offline (nothing changed); 5 unauthorized or another account; 6 busy.
+    A collection whose answer is not valid (not JSON, not the protocol, larger than 64 MB) or stops mid-way
+    keeps its cached file exactly as it was.
+
+    Exit codes: 0 done; 1 a collection failed (the others were pulled) or the session answer broke the
+    protocol; 3 writes still pending or moved to failed/; 4 offline or no answer within --timeout (nothing
+    changed); 5 unauthorized or another account; 6 busy.
     """
 
     static func run(_ context: CommandContext) async throws -> ExitCode {
@@ -66,6 +70,7 @@ enum SyncCommand: Command {
         } else {
             terminal.line(summary(report, elapsed: elapsed))
         }
+        if let flush = report.flush { FlushCommand.reportStop(flush, on: terminal, json: true) }
         for failure in report.failed {
             terminal.error("\(failure.collection.rawValue) was not synced: \(failure.error ?? "unknown error")",
                            hint: failure.offline ? "check the network and --server, then run 'b1cache sync' again"

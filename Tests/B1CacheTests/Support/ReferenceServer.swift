@@ -11,11 +11,16 @@ final class ReferenceServer: @unchecked Sendable {
     let url: URL
     let database: URL
 
-    init(seed: URL = Repository.sampleCache, database: URL) throws {
+    /// The token of the seeded account.
+    let devToken: String
+
+    /// - Parameter devToken: the seeded account's token (`--dev-token`); a unique one lets a test look for it on disk.
+    init(seed: URL = Repository.sampleCache, database: URL, devToken: String = "b1-dev-token") throws {
         self.database = database
+        self.devToken = devToken
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Repository.root.appendingPathComponent("Tests/ReferenceServer/server.py").path,
-                             "--port", "0", "--db", database.path, "--seed", seed.path]
+                             "--port", "0", "--db", database.path, "--seed", seed.path, "--dev-token", devToken]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
