@@ -52,22 +52,6 @@ print("%.1f %.1f" % (size / 1e6 / best_load, size / 1e6 / best_dump))
 PY
 )
 
-# ensure_cache N: bench-data/invoices-N, generated unless present from the same generator.
-ensure_cache() {
-    local count=$1 dir=$DATA/invoices-$1 stamp=$DATA/invoices-$1.generator
-    local source
-    source=$(generator_stamp scripts/gen-invoices.py)
-    if [[ -f $dir/manifest.json && -f $stamp && $(cat "$stamp") == "$source" ]]; then
-        note "reusing $dir"
-        return
-    fi
-    note "generating $dir"
-    mkdir -p "$DATA"
-    rm -f "$stamp"
-    python3 scripts/gen-invoices.py "$count" "$dir" >&2
-    echo "$source" >"$stamp"
-}
-
 declare -A result
 scratch=$DATA/scratch-output.json
 trap 'rm -f "$scratch"' EXIT

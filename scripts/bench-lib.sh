@@ -1,4 +1,4 @@
-# Helpers shared by the `make bench` scripts (bench.sh, bench-enqueue.sh, bench-flush.sh); sourced, not run.
+# Helpers shared by the `make bench` scripts (bench.sh and its parts); sourced, not run.
 # Expects to run from the repository root with `set -euo pipefail`.
 
 B1CACHE=.build/release/b1cache
@@ -76,6 +76,22 @@ markdown_table() {
     sed 's/\t/ | /g; s/^/| /; s/$/ |/; s/  *|/ |/g'
 }
 
+# ensure_cache N: bench-data/invoices-N, generated unless present from the same generator.
+ensure_cache() {
+    local count=$1 dir=$DATA/invoices-$1 stamp=$DATA/invoices-$1.generator
+    local source
+    source=$(generator_stamp scripts/gen-invoices.py)
+    if [[ -f $dir/manifest.json && -f $stamp && $(cat "$stamp") == "$source" ]]; then
+        note "reusing $dir"
+        return
+    fi
+    note "generating $dir"
+    mkdir -p "$DATA"
+    rm -f "$stamp"
+    python3 scripts/gen-invoices.py "$count" "$dir" >&2
+    echo "$source" >"$stamp"
+}
+
 # ensure_writes N: sets writes_cache and writes_file, the cache of N missed-billing items and the N writes on
 # them (scripts/gen-writes.py), generated unless present from the same generator.
 ensure_writes() {
@@ -98,3 +114,20 @@ add_row() {
     local IFS=$'\t'
     rows+=("$*")
 }
+
+# MEASURE OUT COMMAND…: runs COMMAND once (stdout to OUT) and prints "SECONDS MAXRSS_MB" of that one process
+# (wait4's rusage: the peak resident memory of COMMAND itself, not of this shell or of earlier children).
+MEASURE=$(cat <<'PY'
+import os, subprocess, sys, time
+out, command = sys.argv[1], sys.argv[2:]
+with open(out, "wb") as sink:
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=sink)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+if os.waitstatus_to_exitcode(status) != 0:
+    sys.exit(f"{command[0]} exited {os.waitstatus_to_exitcode(status)}")
+print("%.3f %.1f" % (seconds, usage.ru_maxrss / 1024))
+PY
+)
+measure() { python3 -c "$MEASURE" "$@"; }

@@ -9,24 +9,27 @@
 #   enqueue    2,000 durable enqueues, one by one and as a batch, beside C and SQLite (bench-enqueue.sh)
 #   flush      2,000 writes flushed to the reference server beside a plain HTTP client, and 200 writes
 #              under 100 ms of latency (bench-flush.sh)
+#   sync       a 100,000-invoice collection pulled full and incrementally (time and peak memory), beside a plain
+#              HTTP client and jq; inspect on that cache beside jq (bench-sync.sh)
 #
-#   BENCH_PARTS="envelopes enqueue flush"   the parts to run (default: all, in this order)
+#   BENCH_PARTS="envelopes enqueue flush sync"   the parts to run (default: all, in this order)
 #   Each part's own settings (BENCH_SIZES, BENCH_WRITES, …) are listed at the top of its script.
 
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
-read -ra PARTS <<<"${BENCH_PARTS:-envelopes enqueue flush}"
+read -ra PARTS <<<"${BENCH_PARTS:-envelopes enqueue flush sync}"
 
 declare -A titles=(
     [envelopes]="Envelopes and inspect"
     [enqueue]="Enqueue"
     [flush]="Flush"
+    [sync]="Sync"
 )
 for part in "${PARTS[@]}"; do
     if [[ -z ${titles[$part]:-} ]]; then
-        echo "bench: BENCH_PARTS holds '$part'; the parts are: envelopes enqueue flush" >&2
+        echo "bench: BENCH_PARTS holds '$part'; the parts are: envelopes enqueue flush sync" >&2
         exit 2
     fi
 done

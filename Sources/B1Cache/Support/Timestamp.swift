@@ -2,10 +2,43 @@ import Foundation
 
 /// ISO 8601 UTC timestamps, the only date format in b1cache's files (SPEC §3).
 public enum Timestamp {
-    /// `2026-11-22T09:14:03Z`
+    /// `2026-11-22T09:14:03Z` (the second rounded down).
+    ///
+    /// Formatted by hand: it runs for every `createdAt` and history line a flush writes, and Foundation's
+    /// ISO 8601 style plus the `Z` replacement cost 9% of a 2,000-write flush. Years outside 0001–9999 go through
+    /// Foundation.
     public static func string(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
-            .replacingOccurrences(of: "+0000", with: "Z")
+        let seconds = Int64((date.timeIntervalSince1970).rounded(.down))
+        let days = seconds.floorDivided(by: 86_400)
+        let (year, month, day) = civil(fromDays: days)
+        guard (1...9999).contains(year) else {
+            return date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
+                .replacingOccurrences(of: "+0000", with: "Z")
+        }
+        let ofDay = seconds - days * 86_400
+        var text = ""
+        text.reserveCapacity(20)
+        func append(_ value: Int64, width: Int) {
+            let digits = String(value)
+            text += String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        append(year, width: 4); text += "-"; append(month, width: 2); text += "-"; append(day, width: 2)
+        text += "T"; append(ofDay / 3600, width: 2); text += ":"; append(ofDay % 3600 / 60, width: 2); text += ":"
+        append(ofDay % 60, width: 2); text += "Z"
+        return text
+    }
+
+    /// Year, month, day of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`, proleptic Gregorian).
+    static func civil(fromDays count: Int64) -> (Int64, Int64, Int64) {
+        let shifted = count + 719_468
+        let era = shifted.floorDivided(by: 146_097)
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// `2026-11-22T09:20:11.123Z`, rounded to the nearest millisecond. Foundation's formatter truncates, and a

@@ -1,0 +1,30 @@
+import B1Cache
+import Foundation
+import Testing
+
+/// The hand-written ISO 8601 formatter against Foundation's, and the round trip through the parser.
+@Suite struct TimestampTests {
+    static func foundation(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
+            .replacingOccurrences(of: "+0000", with: "Z")
+    }
+
+    @Test func formatsLikeFoundationAcrossCenturiesLeapDaysAndTheEpoch() {
+        var fixed: [TimeInterval] = [0, -1, 59, 86_399, 86_400, 951_782_400, 951_868_799, 1_709_164_800, 4_107_542_399,
+                                     -2_208_988_800, 253_402_300_799, 1_795_425_243.999]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5000 { fixed.append(TimeInterval(Int64.random(in: -5_000_000_000...8_000_000_000, using: &generator)) + 0.75) }
+        for seconds in fixed {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(Timestamp.string(date) == Self.foundation(date), "\(seconds)")
+        }
+    }
+
+    @Test func preciseStringsRoundTrip() throws {
+        for text in ["2026-11-22T09:20:11.123Z", "2024-02-29T23:59:59.999Z", "1970-01-01T00:00:00.000Z", "2026-11-22T09:20:11.512Z"] {
+            let date = try #require(Timestamp.date(text))
+            #expect(Timestamp.preciseString(date) == text)
+        }
+        #expect(Timestamp.string(try #require(Timestamp.date("2026-11-22T09:14:03Z"))) == "2026-11-22T09:14:03Z")
+    }
+}
