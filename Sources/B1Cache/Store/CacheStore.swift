@@ -33,14 +33,17 @@ public struct CacheStore: Sendable {
     }
 
     /// Reads a file inside the cache; nil when it does not exist.
-    /// Checks the root first: a symlinked or foreign root is refused for reads too.
+    /// Checks the root first, and the folder holding the file: a symlinked or foreign one is refused for reads
+    /// too (the file itself is opened without following a link).
     func readIfPresent(_ url: URL, limit: Int = Int.max) throws -> Data? {
         guard try CacheRoot.check(paths.root) else { return nil }
+        let folder = url.deletingLastPathComponent()
+        if folder.standardizedFileURL.path != paths.root.path { try CacheRoot.checkFolder(folder) }
         do {
             return try System.readFile(url.path, limit: limit)
         } catch let error as SystemCallError {
             if error.isNotFound { return nil }
-            throw StoreError.unreadable(path: url.path, reason: error.reason)
+            throw StoreError.from(error, reading: url.path)
         }
     }
 
