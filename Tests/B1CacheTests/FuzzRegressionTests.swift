@@ -46,15 +46,18 @@ import Testing
     }
 
     @Test func countersPastTwoToThe53AreRefusedSoTheNextIncrementCannotOverflow() throws {
-        let envelope = try Data(contentsOf: Self.fuzzFolder.appendingPathComponent("regressions/envelope-revision-int64-max"))
+        let regressions = Self.fuzzFolder.appendingPathComponent("regressions")
+        let envelope = try Data(contentsOf: regressions.appendingPathComponent("envelope-revision-int64-max"))
         #expect {
             try Envelope.decode(envelope.dropFirst(), path: "/x/settings.json")
         } throws: { error in
-            "\(error)".contains("'revision' should be a whole number from 0 to 9007199254740991, found a number (9223372036854775807)")
+            "\(error)".contains("'revision' should be a whole number from 0 to 9007199254740991, "
+                + "found a number (9223372036854775807)")
         }
-        let write = try Data(contentsOf: Self.fuzzFolder.appendingPathComponent("regressions/write-attempts-int64-max"))
+        let write = try Data(contentsOf: regressions.appendingPathComponent("write-attempts-int64-max"))
         #expect(throws: StoreError.self) { try PendingWrite.decode(write.dropFirst(), path: "/x/w.json") }
-        let negative = #"{"format":"b1cache.manifest","schemaVersion":1,"collections":{"invoices":{"revision":-1,"count":0,"bytes":0}}}"#
+        let negative = #"{"format":"b1cache.manifest","schemaVersion":1,"#
+            + #""collections":{"invoices":{"revision":-1,"count":0,"bytes":0}}}"#
         #expect(throws: StoreError.self) { try Manifest.decode(Data(negative.utf8), path: "/x/manifest.json") }
     }
 }

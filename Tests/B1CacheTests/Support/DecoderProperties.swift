@@ -46,8 +46,10 @@ enum DecoderProperties {
 
     static func json(_ data: Data) throws {
         guard let value = try? JSONParser.parse(data) else { return }
-        try expect((try? JSONParser.parse(JSONWriter.prettyData(value))) == value, "pretty JSON parses back to another value")
-        try expect((try? JSONParser.parse(JSONWriter.compactString(value))) == value, "compact JSON parses back to another value")
+        let pretty = try? JSONParser.parse(JSONWriter.prettyData(value))
+        try expect(pretty == value, "pretty JSON parses back to another value")
+        let compact = try? JSONParser.parse(JSONWriter.compactString(value))
+        try expect(compact == value, "compact JSON parses back to another value")
     }
 
     static func envelope(_ data: Data) throws {
