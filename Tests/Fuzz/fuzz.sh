@@ -27,8 +27,20 @@ if [ -x "$binary" ] && [ -z "$(find $sources "${entry[@]}" -newer "$binary" | he
 if [ "$stale" = 1 ]; then
     start=$(date +%s)
     # shellcheck disable=SC2086 # one word per source file (no spaces in the repository's paths)
-    "$swiftc" -sanitize=fuzzer -parse-as-library -Onone -j2 -D B1CACHE_FUZZ -module-name B1CacheFuzz \
-        $sources "${entry[@]}" -o "$binary.new"
+    if ! "$swiftc" -sanitize=fuzzer -parse-as-library -Onone -j2 -D B1CACHE_FUZZ -module-name B1CacheFuzz \
+        $sources "${entry[@]}" -o "$binary.new"; then
+        # A toolchain without libFuzzer (Xcode's, for one) cannot build even an empty target: say so and skip.
+        # Anything else is a compile error in the sources, which fails.
+        probe=$out/probe
+        mkdir -p "$probe"
+        printf '@_cdecl("LLVMFuzzerTestOneInput") public func f(_ d: UnsafePointer<UInt8>?, _ n: Int) -> CInt { 0 }\n' \
+            > "$probe/probe.swift"
+        if ! "$swiftc" -sanitize=fuzzer -parse-as-library "$probe/probe.swift" -o "$probe/probe" > /dev/null 2>&1; then
+            echo "fuzz: skipped: $swiftc cannot link libFuzzer here (-sanitize=fuzzer); the Linux toolchain from swift.org can"
+            exit 0
+        fi
+        exit 1
+    fi
     mv "$binary.new" "$binary"
     echo "fuzz: built $binary in $(( $(date +%s) - start )) s"
 fi
