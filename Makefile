@@ -17,7 +17,15 @@ test:
 	python3 scripts/make-sample-cache.py --check
 	$(SWIFT) build
 	B1CACHE_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test
+	Tests/Fuzz/fuzz.sh 5
 	@if [ -f Tests/ReferenceServer/test_server.py ]; then python3 Tests/ReferenceServer/test_server.py; fi
+
+# libFuzzer over the decoders (envelope, manifest, write file and its name, lock owner) for FUZZ_SECONDS; build
+# and corpus in .build-fuzz/. A crash exits 1 and leaves the input in .build-fuzz/crashes/ (docs/RELIABILITY.md).
+.PHONY: fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	Tests/Fuzz/fuzz.sh $(FUZZ_SECONDS)
 
 # The main job on the embedded sample data, in a temporary copy (SampleCache itself is never touched).
 demo: release
@@ -40,4 +48,4 @@ server:
 	python3 Tests/ReferenceServer/server.py --port 8787 --seed SampleCache
 
 clean:
-	rm -rf .build bench-data
+	rm -rf .build .build-fuzz bench-data

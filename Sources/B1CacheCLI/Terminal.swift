@@ -54,7 +54,14 @@ final class Terminal: Sendable {
         if !hint.isEmpty { note("hint: \(hint)") }
     }
 
-    func warning(_ message: String) { note("b1cache: warning: \(message)") }
+    /// `b1cache: warning: <sentence>` and, when there is one, a hint line.
+    func warning(_ message: String, hint: String = "") {
+        note("b1cache: warning: \(message)")
+        if !hint.isEmpty { note("hint: \(hint)") }
+    }
+
+    /// The hint after a warning about a file that could not be read.
+    static let unreadableFileHint = "'b1cache verify --repair' moves it to quarantine/, where it is kept, not deleted"
 
     enum Colour: String {
         case red = "31", yellow = "33", green = "32", dim = "2", bold = "1"

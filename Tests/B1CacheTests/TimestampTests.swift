@@ -25,6 +25,8 @@ import Testing
             let date = try #require(Timestamp.date(text))
             #expect(Timestamp.preciseString(date) == text)
         }
-        #expect(Timestamp.string(try #require(Timestamp.date("2026-11-22T09:14:03Z"))) == "2026-11-22T09:14:03Z")
+        for text in ["2026-11-22T09:14:03Z", "1013-11-21T17:42:05Z", "1582-10-04T00:00:00Z", "1600-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
+            #expect(Timestamp.string(try #require(Timestamp.date(text))) == text, "\(text)")
+        }
     }
 }

@@ -4,6 +4,8 @@ import Foundation
 /// newest 1,000 kept (SPEC §7).
 public struct History: Sendable {
     public static let limit = 1000
+    /// Larger than 1,000 lines can be; a bigger file is not one b1cache wrote.
+    public static let maximumFileSize = 64 * 1024 * 1024
     public let paths: CachePaths
 
     public init(paths: CachePaths) { self.paths = paths }
@@ -26,13 +28,40 @@ public struct History: Sendable {
         do { try DurableFile.write(data, to: paths.history) } catch { throw StoreError.from(error, writing: paths.history) }
     }
 
-    /// The entries, oldest first; lines that do not parse are skipped.
-    public func entries() throws -> [JSONValue] {
-        try readLines().compactMap { try? JSONParser.parse($0) }
+    /// The entries, oldest first; lines that are not JSON objects are skipped.
+    public func entries() throws -> [JSONValue] { try read().entries }
+
+    /// The entries, oldest first, and how many lines were skipped because they are not JSON objects.
+    public func read() throws -> (entries: [JSONValue], skippedLines: Int) {
+        let lines = try readLines()
+        let entries = lines.compactMap { line -> JSONValue? in
+            guard let value = try? JSONParser.parse(line), value.objectValue != nil else { return nil }
+            return value
+        }
+        return (entries, lines.count - entries.count)
+    }
+
+    /// What is wrong with a history file's bytes ("line 3 is not a JSON object …"), or nil when every line is an
+    /// entry. `entries()` skips such lines; `verify` reports them.
+    public static func problem(in data: Data) -> String? {
+        var number = 0
+        for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            number += 1
+            if line.isEmpty { continue }
+            do {
+                guard try JSONParser.parse(Data(line)).objectValue != nil else {
+                    return "line \(number) is not a JSON object"
+                }
+            } catch {
+                return "line \(number) is not valid JSON (\(error.message) at column \(error.column))"
+            }
+        }
+        return nil
     }
 
     private func readLines() throws -> [String] {
-        guard let data = try CacheStore(paths: paths).readIfPresent(paths.history, limit: 64 * 1024 * 1024) else { return [] }
+        let store = CacheStore(paths: paths)
+        guard let data = try store.readIfPresent(paths.history, limit: Self.maximumFileSize) else { return [] }
         return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 }

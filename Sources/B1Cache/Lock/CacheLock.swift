@@ -259,7 +259,7 @@ public struct CacheLock: Sendable {
 
     /// Removes owner.json and the lock directory (with any temp file a crashed writer left in it), then fsyncs
     /// the root so the removal survives a crash.
-    private func removeLockDirectory() throws {
+    func removeLockDirectory() throws {
         do {
             try FileManager.default.removeItem(at: paths.lock)
             try System.fsyncDirectory(paths.root.path)

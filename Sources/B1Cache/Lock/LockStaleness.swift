@@ -31,7 +31,9 @@ enum LockStaleness: Sendable, Equatable {
         }
         if processIsGone(owner) { return .processGone(owner) }
         let age = now.timeIntervalSince(owner.heartbeatAt)
-        return age > ttl ? .heartbeatExpired(owner, age: age) : nil
+        // A heartbeat more than a TTL in the future is as implausible as one a TTL old (clocks that far apart
+        // break either rule), and honouring it would keep a hand-edited lock "fresh" for as long as it claims.
+        return abs(age) > ttl ? .heartbeatExpired(owner, age: age) : nil
     }
 
     /// True only when the owner's process can be checked here (same host and same boot, since pids and Linux
@@ -53,6 +55,9 @@ enum LockStaleness: Sendable, Equatable {
         case .processGone(let owner):
             "the lock is held by \(owner.summary), a process that is no longer running; "
                 + "the next command that needs the lock will remove it"
+        case .heartbeatExpired(let owner, let age) where age < 0:
+            "the lock held by \(owner.summary) has a heartbeat \(Self.duration(-age)) in the future "
+                + "(more than the \(Self.duration(ttl)) limit); the next command that needs the lock will remove it"
         case .heartbeatExpired(let owner, let age):
             "the lock held by \(owner.summary) has not been refreshed for \(Self.duration(age)) "
                 + "(the limit is \(Self.duration(ttl))); the next command that needs the lock will remove it"

@@ -46,7 +46,7 @@ public struct PendingWrite: Sendable, Equatable {
         guard let createdAt = try fields.optionalDate("createdAt") else { throw fields.fail("createdAt", "a date") }
         var write = PendingWrite(
             id: try fields.string("id"), kind: kind, payload: payload, createdAt: createdAt,
-            attempts: try fields.integer("attempts"), lastAttemptAt: try fields.optionalDate("lastAttemptAt"),
+            attempts: try fields.count("attempts"), lastAttemptAt: try fields.optionalDate("lastAttemptAt"),
             lastError: try fields.optionalString("lastError"), nextAttemptAt: try fields.optionalDate("nextAttemptAt"))
         var others = fields.object
         for known in ["format", "schemaVersion", "id", "kind", "payload", "createdAt", "attempts", "lastAttemptAt",

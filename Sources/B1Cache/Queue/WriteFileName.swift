@@ -24,8 +24,11 @@ public struct WriteFileName: Sendable, Equatable, Comparable {
     public var createdAt: Date { Date(timeIntervalSince1970: TimeInterval(microseconds) / 1_000_000) }
 
     public var fileName: String {
-        let micros = microseconds
-        let seconds = Date(timeIntervalSince1970: TimeInterval(micros / 1_000_000))
+        // Floor division, so a time before 1970 still gets a fraction in 0..<1_000_000 (never a negative one).
+        let (quotient, remainder) = microseconds.quotientAndRemainder(dividingBy: 1_000_000)
+        let wholeSeconds = remainder < 0 ? quotient - 1 : quotient
+        let fraction = remainder < 0 ? remainder + 1_000_000 : remainder
+        let seconds = Date(timeIntervalSince1970: TimeInterval(wholeSeconds))
         let parts = WriteFileName.utc.dateComponents([.year, .month, .day, .hour, .minute, .second], from: seconds)
         func pad(_ value: Int?, _ width: Int) -> String {
             let text = String(value ?? 0)
@@ -33,10 +36,14 @@ public struct WriteFileName: Sendable, Equatable, Comparable {
         }
         let stamp = pad(parts.year, 4) + pad(parts.month, 2) + pad(parts.day, 2) + "T" + pad(parts.hour, 2)
             + pad(parts.minute, 2) + pad(parts.second, 2)
-        return "\(stamp).\(pad(Int(micros % 1_000_000), 6))Z-\(pad(sequence, 6))-\(id).json"
+        return "\(stamp).\(pad(Int(fraction), 6))Z-\(pad(sequence, 6))-\(id).json"
     }
 
     /// Parses a write file's name; nil for names b1cache did not make (they are reported by `verify`).
+    ///
+    /// Only the exact text `fileName` gives is accepted: no sign or other padding in a number, no month 13 or
+    /// 31 February that the calendar would roll over. Otherwise two names could stand for one write, and a name
+    /// written back would not be the name read.
     public init?(fileName: String) {
         guard fileName.hasSuffix(".json"), !fileName.hasPrefix(".") else { return nil }
         let parts = fileName.dropLast(5).split(separator: "-", maxSplits: 2, omittingEmptySubsequences: false)
@@ -55,6 +62,7 @@ public struct WriteFileName: Sendable, Equatable, Comparable {
                 year: year, month: month, day: day, hour: hour, minute: minute, second: second)) else { return nil }
         self.init(microseconds: Int64(date.timeIntervalSince1970.rounded()) * 1_000_000 + Int64(micros),
                   sequence: sequence, id: String(parts[2]))
+        guard self.fileName == fileName else { return nil }
     }
 
     public static func < (lhs: WriteFileName, rhs: WriteFileName) -> Bool { lhs.fileName < rhs.fileName }

@@ -16,11 +16,21 @@ extension WriteQueue {
 
     /// Reads every write of a place in order; unreadable files are returned with their problem instead of
     /// failing the whole listing (one bad file must not hide the others).
+    ///
+    /// A write id found in an earlier file of the place makes the later file a problem too: the server applies
+    /// an id once, so sending both would report the second as applied while dropping what it says.
     public func list(_ place: Place) throws -> [Listed] {
         let entries = place == .pending ? try pendingEntries() : try failedEntries()
+        var firstFile: [String: String] = [:]
         return entries.map { entry in
             do {
-                return Listed(entry: entry, place: place, write: try read(entry), problem: nil)
+                let write = try read(entry)
+                if let earlier = firstFile[write.id] {
+                    return Listed(entry: entry, place: place, write: nil, problem: .corrupt(
+                        path: entry.url.path, reason: "holds write '\(write.id)', which \(earlier) holds too"))
+                }
+                firstFile[write.id] = entry.fileName
+                return Listed(entry: entry, place: place, write: write, problem: nil)
             } catch let error as StoreError {
                 return Listed(entry: entry, place: place, write: nil, problem: error)
             } catch {

@@ -39,11 +39,26 @@ public struct WriteQueue: Sendable {
     }
 
     /// Reads one write file.
+    ///
+    /// The file name must be one b1cache makes (it fixes the flush order) and name the write's id: a file
+    /// renamed or copied by hand could otherwise be sent out of order, or under another write's id.
+    /// - Throws: `StoreError.corrupt` for a name or content that is not a write's, `.newerSchema`, `.unreadable`.
     public func read(_ entry: QueueEntry) throws -> PendingWrite {
-        let data: Data
-        do { data = try System.readFile(entry.url.path, limit: PendingWrite.maximumFileSize) } catch let error as SystemCallError {
-            throw StoreError.unreadable(path: entry.url.path, reason: error.reason)
+        let path = entry.url.path
+        guard let name = entry.name else {
+            throw StoreError.corrupt(path: path, reason: "is not named like a write file (TIME-SEQUENCE-ID.json)")
         }
-        return try PendingWrite.decode(data, path: entry.url.path)
+        let data: Data
+        do {
+            data = try System.readFile(path, limit: PendingWrite.maximumFileSize)
+        } catch let error as SystemCallError {
+            throw StoreError.from(error, reading: path)
+        }
+        let write = try PendingWrite.decode(data, path: path)
+        guard write.id == name.id else {
+            throw StoreError.corrupt(path: path,
+                                     reason: "holds write '\(write.id)' but its file name says '\(name.id)'")
+        }
+        return write
     }
 }

@@ -43,7 +43,7 @@ public struct CacheStore: Sendable {
             return try System.readFile(url.path, limit: limit)
         } catch let error as SystemCallError {
             if error.isNotFound { return nil }
-            throw StoreError.unreadable(path: url.path, reason: error.reason)
+            throw StoreError.from(error, reading: url.path)
         }
     }
 

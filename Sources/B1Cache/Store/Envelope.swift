@@ -57,7 +57,7 @@ public struct Envelope: Sendable, Equatable {
             throw StoreError.corrupt(path: path, reason: "holds '\(name)' but is the file of '\(expected.rawValue)'")
         }
         guard let items = fields.object["items"]?.arrayValue else { throw fields.fail("items", "an array") }
-        var envelope = Envelope(collection: collection, revision: try fields.integer("revision"),
+        var envelope = Envelope(collection: collection, revision: try fields.count("revision"),
                                 syncedAt: try fields.optionalDate("syncedAt"),
                                 cursor: try fields.optionalString("cursor"),
                                 complete: try fields.bool("complete"), items: items)

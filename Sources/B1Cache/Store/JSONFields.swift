@@ -14,7 +14,11 @@ struct JSONFields {
     }
 
     func fail(_ field: String, _ expected: String) -> StoreError {
-        let found = object[field]?.typeName ?? "nothing"
+        var found = object[field]?.typeName ?? "nothing"
+        if case .number(let text)? = object[field] {
+            // Name the number (huge ones cut short): "found a number" alone does not say what is wrong with 1e400.
+            found += " (" + (text.count > 40 ? text.prefix(40) + "…" : text) + ")"
+        }
         return .corrupt(path: path, reason: "'\(field)' should be \(expected), found \(found)")
     }
 
@@ -31,6 +35,18 @@ struct JSONFields {
 
     func integer(_ field: String) throws -> Int {
         guard let value = object[field]?.intValue else { throw fail(field, "an integer") }
+        return value
+    }
+
+    /// The largest count a file may hold: 2^53 − 1, the largest integer `jq` and JavaScript read exactly.
+    static let largestCount = 9_007_199_254_740_991
+
+    /// A revision, item count, byte size or attempt count: a whole number from 0 to `largestCount`. Bounded so
+    /// that a hand-edited or hostile file cannot make the next `+ 1` overflow (a trap, not an error).
+    func count(_ field: String) throws -> Int {
+        guard let value = object[field]?.intValue, (0...JSONFields.largestCount).contains(value) else {
+            throw fail(field, "a whole number from 0 to \(JSONFields.largestCount)")
+        }
         return value
     }
 

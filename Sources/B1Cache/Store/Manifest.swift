@@ -89,8 +89,8 @@ public struct Manifest: Sendable, Equatable {
             }
             let entryFields = try JSONFields(entry, path: path, what: "a collection entry for '\(name)'")
             manifest.collections[collection] = CollectionState(
-                syncedAt: try entryFields.optionalDate("syncedAt"), revision: try entryFields.integer("revision"),
-                count: try entryFields.integer("count"), bytes: try entryFields.integer("bytes"),
+                syncedAt: try entryFields.optionalDate("syncedAt"), revision: try entryFields.count("revision"),
+                count: try entryFields.count("count"), bytes: try entryFields.count("bytes"),
                 cursor: try entryFields.optionalString("cursor"))
         }
         var others = fields.object

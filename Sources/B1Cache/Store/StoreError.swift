@@ -62,6 +62,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "then move any files you need from there into the cache as real files"
         case .ownedByAnotherUser: "run b1cache as the folder's owner, or choose another folder with --cache-dir"
         case .notADirectory: "move the file away or choose another folder with --cache-dir"
+        case .corrupt(let path, _) where Self.holdsWrites(path),
+             .unsupportedSchema(let path, _) where Self.holdsWrites(path):
+            // Sync cannot bring back a pending write: say where it stays readable instead.
+            "run 'b1cache verify --repair' to move it to quarantine/, where it is kept for you to read (not deleted)"
         case .corrupt, .unsupportedSchema:
             "run 'b1cache verify --repair' to move it to quarantine/, then 'b1cache sync' to download it again"
         case .newerSchema: "install the newer b1cache that wrote this cache"
@@ -69,6 +73,27 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownCollection: "collections are: \(CollectionName.namesList)"
         case .itemNotFound: "list the ids with 'b1cache show COLLECTION | jq -r .id'"
         }
+    }
+
+    /// True for `queue/`, `failed/` and the files in them.
+    private static func holdsWrites(_ path: String) -> Bool {
+        let url = URL(fileURLWithPath: path)
+        return ["queue", "failed"].contains(url.lastPathComponent)
+            || ["queue", "failed"].contains(url.deletingLastPathComponent().lastPathComponent)
+    }
+
+    /// Wraps a failed read of a file inside the cache. What the cache itself holds wrong (a symbolic link, a folder
+    /// or pipe where a file belongs, a file too large to be one of b1cache's) is `corrupt`, so `verify --repair`
+    /// moves it to quarantine/; anything else (permissions, I/O) is `unreadable`.
+    static func from(_ error: SystemCallError, reading path: String) -> StoreError {
+        if error.isSymbolicLink {
+            return .corrupt(path: path, reason: "is a symbolic link, which b1cache never follows")
+        }
+        if error.isNotARegularFile { return .corrupt(path: path, reason: "is not a regular file") }
+        if error.isTooLarge {
+            return .corrupt(path: path, reason: "is larger than any file of its kind b1cache writes")
+        }
+        return .unreadable(path: path, reason: error.reason)
     }
 
     /// Wraps a failed system call with the path it concerned.

@@ -20,11 +20,16 @@ public struct Verifier {
     public var repair: Bool
     /// Checks the lock (supplied by the lock module, which knows when a lock is stale).
     public var lockCheck: (@Sendable (CachePaths) throws -> String?)?
+    /// With `repair`, breaks a stale lock (supplied by the lock module too); it is handed the function that moves
+    /// a file to quarantine/, for an owner.json that cannot be read. Returns what it did, nil when it did nothing.
+    public var lockRepair: (@Sendable (CachePaths, _ quarantine: (URL) throws -> String) throws -> String?)?
 
-    public init(paths: CachePaths, repair: Bool, lockCheck: (@Sendable (CachePaths) throws -> String?)? = nil) {
+    public init(paths: CachePaths, repair: Bool, lockCheck: (@Sendable (CachePaths) throws -> String?)? = nil,
+                lockRepair: (@Sendable (CachePaths, _ quarantine: (URL) throws -> String) throws -> String?)? = nil) {
         self.paths = paths
         self.repair = repair
         self.lockCheck = lockCheck
+        self.lockRepair = lockRepair
     }
 
     public func run() throws -> [VerifyProblem] {
@@ -32,12 +37,14 @@ public struct Verifier {
         var problems: [VerifyProblem] = []
         problems += try checkLinksAndModes()
         problems += try checkTemps()
-        problems += try checkWriteFiles(paths.queue)
-        problems += try checkWriteFiles(paths.failed)
+        problems += try checkWriteFiles(.pending)
+        problems += try checkWriteFiles(.failed)
         problems += try checkEnvelopesAndManifest()
+        problems += try checkHistory()
         if let lockCheck, let stale = try lockCheck(paths) {
-            problems.append(VerifyProblem(kind: .staleLock, path: paths.lock.path, detail: stale,
-                                          repair: nil))
+            var problem = VerifyProblem(kind: .staleLock, path: paths.lock.path, detail: stale, repair: nil)
+            if repair, let lockRepair { problem.repair = try lockRepair(paths, quarantine) }
+            problems.append(problem)
         }
         return problems
     }
@@ -72,7 +79,23 @@ public struct Verifier {
                     }
                     problems.append(problem)
                 }
-                if status.isDirectory && url != paths.quarantine { folders.append(url) }
+                // quarantine/ holds what was moved aside; flush.lock/ is judged by the lock's own rules (a live
+                // holder's folder must not change under it), and repaired with them; but an owner.json that is a
+                // link was never made by b1cache (no holder is behind it, and every locking command refuses it).
+                if status.isDirectory && url == paths.lock, try CacheRoot.statusOf(paths.lockOwner)?.isSymbolicLink == true {
+                    var problem = VerifyProblem(kind: .symbolicLink, path: paths.lockOwner.path,
+                                                detail: "a symbolic link inside the cache (b1cache never follows one)")
+                    if repair {
+                        problem.repair = try quarantine(paths.lockOwner)
+                        // The folder it sat in is no process's lock either: gone, unless something else is in it.
+                        if (try? FileManager.default.contentsOfDirectory(atPath: paths.lock.path))?.isEmpty == true {
+                            try? FileManager.default.removeItem(at: paths.lock)
+                            problem.repair? += "; removed the lock folder it was planted in"
+                        }
+                    }
+                    problems.append(problem)
+                }
+                if status.isDirectory && url != paths.quarantine && url != paths.lock { folders.append(url) }
             }
         }
         return problems
@@ -94,24 +117,32 @@ public struct Verifier {
         return problems
     }
 
-    private func checkWriteFiles(_ folder: URL) throws -> [VerifyProblem] {
+    private func checkWriteFiles(_ place: WriteQueue.Place) throws -> [VerifyProblem] {
+        let folder = place == .pending ? paths.queue : paths.failed
+        // A queue/ or failed/ that is not a folder was reported (and with --repair moved aside) with the links.
+        guard try CacheRoot.statusOf(folder)?.isDirectory == true else { return [] }
         var problems: [VerifyProblem] = []
-        let queue = WriteQueue(paths: paths)
-        for name in try names(in: folder) where !name.hasPrefix(".") {
+        var found: [(url: URL, problem: VerifyProblem)] = []
+        // What the queue does not even list: names without .json (its listing reads the rest, so a problem found
+        // here is exactly what queue, flush and sign-out --export-pending skip or refuse).
+        for name in try names(in: folder) where !name.hasPrefix(".") && !name.hasSuffix(".json") {
             let url = folder.appendingPathComponent(name)
             guard try CacheRoot.statusOf(url)?.isRegularFile == true else { continue }
-            var problem: VerifyProblem?
-            if WriteFileName(fileName: name) == nil {
-                problem = VerifyProblem(kind: .unexpectedFile, path: url.path, detail: "not a write file name b1cache makes")
-            } else {
-                do { _ = try queue.read(QueueEntry(url: url, name: WriteFileName(fileName: name))) } catch let error as StoreError {
-                    problem = classify(error, url: url)
-                }
-            }
-            if var found = problem {
-                if repair && found.kind != .newerSchema { found.repair = try quarantine(url) }
-                problems.append(found)
-            }
+            found.append((url, VerifyProblem(kind: .unexpectedFile, path: url.path, detail: Self.notAWriteName)))
+        }
+        for listed in try WriteQueue(paths: paths).list(place) {
+            guard let error = listed.problem else { continue }
+            // Links were reported (and with --repair moved aside) by checkLinksAndModes.
+            if try CacheRoot.statusOf(listed.entry.url)?.isSymbolicLink == true { continue }
+            let problem = listed.entry.name == nil
+                ? VerifyProblem(kind: .unexpectedFile, path: listed.entry.url.path, detail: Self.notAWriteName)
+                : classify(error, url: listed.entry.url)
+            found.append((listed.entry.url, problem))
+        }
+        for (url, problem) in found.sorted(by: { $0.url.path < $1.url.path }) {
+            var problem = problem
+            if repair && problem.kind != .newerSchema { problem.repair = try quarantine(url) }
+            problems.append(problem)
         }
         return problems
     }
@@ -143,7 +174,10 @@ public struct Verifier {
                 continue
             }
             do {
-                let data = try System.readFile(url.path)
+                let data: Data
+                do { data = try System.readFile(url.path) } catch let error as SystemCallError {
+                    throw StoreError.from(error, reading: url.path)
+                }
                 let envelope = try Envelope.decode(data, path: url.path, expected: collection)
                 let actual = CollectionState(syncedAt: envelope.syncedAt, revision: envelope.revision,
                                              count: envelope.items.count, bytes: data.count, cursor: envelope.cursor)
@@ -164,8 +198,6 @@ public struct Verifier {
                     changed = true
                 }
                 problems.append(problem)
-            } catch let error as SystemCallError {
-                problems.append(VerifyProblem(kind: .unreadable, path: url.path, detail: error.reason))
             }
         }
         for collection in CollectionName.allCases where rebuilt.collections[collection] != nil {
@@ -181,7 +213,28 @@ public struct Verifier {
         return problems
     }
 
+    /// history.jsonl: one JSON object per line. A line that is not one makes the whole file a problem (with
+    /// --repair it moves to quarantine/, and the next flush starts a new history).
+    private func checkHistory() throws -> [VerifyProblem] {
+        let url = paths.history
+        // A link there was reported (and with --repair moved aside) by checkLinksAndModes.
+        guard let status = try CacheRoot.statusOf(url), !status.isSymbolicLink else { return [] }
+        let error: StoreError
+        do {
+            let data = try System.readFile(url.path, limit: History.maximumFileSize)
+            guard let reason = History.problem(in: data) else { return [] }
+            error = .corrupt(path: url.path, reason: reason)
+        } catch let failure as SystemCallError {
+            error = StoreError.from(failure, reading: url.path)
+        }
+        var problem = classify(error, url: url)
+        if repair, case .corrupt = error { problem.repair = try quarantine(url) }
+        return [problem]
+    }
+
     // MARK: Helpers
+
+    private static let notAWriteName = "not a write file name b1cache makes"
 
     private func classify(_ error: StoreError, url: URL) -> VerifyProblem {
         if case .newerSchema = error {
@@ -207,8 +260,11 @@ public struct Verifier {
             do { try DurableFile.remove(url) } catch { throw StoreError.from(error, writing: url) }
             return "removed the link (what it pointed to was left alone)"
         }
+        try CacheRoot.check(paths.root)
         try CacheRoot.checkFolder(paths.quarantine)
-        if try CacheRoot.statusOf(paths.quarantine) == nil { try CacheRoot.createFolder(paths.quarantine, withParents: false) }
+        if try CacheRoot.statusOf(paths.quarantine) == nil {
+            try CacheRoot.createFolder(paths.quarantine, withParents: false)
+        }
         let relative = url.path.hasPrefix(paths.root.path + "/") ? String(url.path.dropFirst(paths.root.path.count + 1)) : url.lastPathComponent
         let stamp = WriteFileName(createdAt: Date(), sequence: 0, id: "x").fileName.prefix(23)
         let destination = paths.quarantine.appendingPathComponent("\(stamp)-\(relative.replacingOccurrences(of: "/", with: "__"))")

@@ -19,6 +19,12 @@ public struct SystemCallError: Error, Equatable, Sendable, CustomStringConvertib
     public var isNoSpace: Bool { code == ENOSPC || code == EDQUOT }
     public var isNotFound: Bool { code == ENOENT }
     public var isPermissionDenied: Bool { code == EACCES || code == EPERM || code == EROFS }
+    /// True when `readFile` found a symbolic link where the file should be (it never follows one).
+    public var isSymbolicLink: Bool { code == ELOOP }
+    /// True when `readFile` found a folder, pipe or device where a regular file should be.
+    public var isNotARegularFile: Bool { code == EISDIR }
+    /// True when `readFile` refused a file larger than its limit.
+    public var isTooLarge: Bool { code == EFBIG }
     public var description: String { "\(operation) \(path): \(reason)" }
 }
 
@@ -122,9 +128,10 @@ public enum System {
     }
 
     /// Reads a whole regular file without following a symbolic link (a link planted in the cache must not make
-    /// b1cache read, or later overwrite, a file outside it). Refuses files larger than `limit` bytes.
+    /// b1cache read, or later overwrite, a file outside it). Refuses files larger than `limit` bytes, and anything
+    /// that is not a regular file: `O_NONBLOCK` keeps a named pipe planted in the cache from blocking the open.
     static func readFile(_ path: String, limit: Int = Int.max) throws -> Data {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 {
             if errno == ELOOP { throw SystemCallError(operation: "open", path: path, code: ELOOP) }
             throw lastError("open", path)

@@ -26,7 +26,8 @@ extension ServerClient {
         let body = JSONWriter.compactString(["writes": .array(writes.map(\.json))])
         let response = try await transport.send(HTTPRequest(method: "POST", path: path, body: Data(body.utf8)))
         if let whole = try Self.transientOrThrow(response, path: path) {
-            return Dictionary(uniqueKeysWithValues: writes.map { ($0.id, whole) })
+            // Not uniqueKeysWithValues: two writes with one id would trap (the queue refuses them; never crash).
+            return Dictionary(writes.map { ($0.id, whole) }, uniquingKeysWith: { first, _ in first })
         }
         guard (200..<300).contains(response.status) else {
             if response.status == 404 || response.status == 405 {
@@ -34,7 +35,8 @@ extension ServerClient {
             }
             // The batch as a whole was refused: the protocol was not followed; stop and keep every write.
             let message = "\(response.status) \(Self.errorMessage(response))"
-            return Dictionary(uniqueKeysWithValues: writes.map { ($0.id, .transient(message: message, retryAfter: nil)) })
+            return Dictionary(writes.map { ($0.id, .transient(message: message, retryAfter: nil)) },
+                              uniquingKeysWith: { first, _ in first })
         }
         guard let results = try Self.parse(response, path: path)["results"]?.arrayValue else {
             throw ServerError.invalidAnswer(path: path, reason: "'results' must be an array")

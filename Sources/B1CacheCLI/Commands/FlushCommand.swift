@@ -61,7 +61,9 @@ enum FlushCommand: Command {
             terminal.line(JSONWriter.compactString(json(report, elapsed: elapsed)))
         } else {
             terminal.line(summary(report, elapsed: elapsed))
-            for name in report.unreadable { terminal.warning("not sent, unreadable: \(name) (run 'b1cache verify')") }
+            for name in report.unreadable {
+                terminal.warning("not sent, unreadable: \(name)", hint: Terminal.unreadableFileHint)
+            }
         }
         reportStop(report, on: terminal, json: context.json)
         return report.isComplete ? .ok : .flushIncomplete
@@ -102,7 +104,16 @@ enum FlushCommand: Command {
     }
 
     static func dryRun(_ context: CommandContext, options: FlushOptions) throws -> ExitCode {
-        var writes = try WriteQueue(paths: context.paths).readablePending()
+        var writes: [PendingWrite] = []
+        for listed in try WriteQueue(paths: context.paths).list(.pending) {
+            guard let write = listed.write else {
+                // As the real flush would: skip it, and say so.
+                let problem = listed.problem?.description ?? listed.entry.url.path
+                context.terminal.warning("would not send, unreadable: \(problem)", hint: Terminal.unreadableFileHint)
+                continue
+            }
+            writes.append(write)
+        }
         if let maximum = options.maximumWrites { writes = Array(writes.prefix(maximum)) }
         for (index, write) in writes.enumerated() {
             let waiting = write.nextAttemptAt.map { $0 > Date() && !options.ignoreBackoff } ?? false

@@ -46,7 +46,9 @@ enum QueueCommand: Command {
         var rows = [["ID", "KIND", "AGE", "ATTEMPTS", "LAST ERROR"]]
         for item in listed {
             guard let write = item.write else {
-                context.terminal.warning("skipping unreadable write file: \(item.problem?.description ?? item.entry.url.path)")
+                let problem = item.problem?.description ?? item.entry.url.path
+                context.terminal.warning("skipping unreadable write file: \(problem)",
+                                         hint: Terminal.unreadableFileHint)
                 continue
             }
             if context.json {

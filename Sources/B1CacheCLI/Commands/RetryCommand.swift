@@ -47,7 +47,14 @@ enum LogCommand: Command {
     """
 
     static func run(_ context: CommandContext) throws -> ExitCode {
-        var entries = Array(try History(paths: context.paths).entries().reversed())
+        let history = try History(paths: context.paths).read()
+        if history.skippedLines > 0 {
+            let count = history.skippedLines
+            let lines = count == 1 ? "1 line that is not an entry" : "\(count) lines that are not entries"
+            context.terminal.warning("left out \(lines) of \(context.paths.history.path)",
+                                     hint: Terminal.unreadableFileHint)
+        }
+        var entries = Array(history.entries.reversed())
         if let text = context.arguments.value("-n") {
             guard let count = Int(text), count >= 0 else { throw UsageError("-n takes a number, not '\(text)'") }
             entries = Array(entries.prefix(count))

@@ -45,7 +45,8 @@ enum ShowCommand: Command {
             var writes: [PendingWrite] = []
             for listed in try queue.list(.pending) {
                 if let write = listed.write { writes.append(write) } else {
-                    context.terminal.warning("not overlaid, unreadable: \(listed.problem?.description ?? listed.entry.url.path)")
+                    let problem = listed.problem?.description ?? listed.entry.url.path
+                    context.terminal.warning("not overlaid, unreadable: \(problem)", hint: Terminal.unreadableFileHint)
                 }
             }
             items = PendingOverlay.apply(writes, to: items, collection: collection)

@@ -32,8 +32,15 @@ enum SignOutCommand: Command {
         // Never wipe under a running flush or sync: take the lock (the wipe renames it away with the root).
         let result: SignOut.Result
         if try CacheRoot.check(paths.root) {
-            result = try CacheLock(paths: paths, command: "sign-out").withLock(wait: context.arguments.has("--wait")) {
-                try SignOut.run(paths: paths, force: force, exportTo: export)
+            do {
+                result = try CacheLock(paths: paths, command: "sign-out").withLock(wait: context.arguments.has("--wait")) {
+                    try SignOut.run(paths: paths, force: force, exportTo: export)
+                }
+            } catch LockError.symbolicLink(let path) where force {
+                // A link planted at the lock was never made by a b1cache process, so no flush or sync holds it:
+                // --force wipes anyway (the wipe deletes the link, never what it points to).
+                context.terminal.warning("\(path) is a symbolic link, not a lock b1cache made; wiping anyway (--force)")
+                result = try SignOut.run(paths: paths, force: force, exportTo: export)
             }
         } else {
             result = try SignOut.run(paths: paths, force: force, exportTo: export)

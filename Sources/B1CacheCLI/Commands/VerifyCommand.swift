@@ -9,13 +9,13 @@ enum VerifyCommand: Command {
     static let help = """
     Usage: b1cache verify [--repair] [--json] [--cache-dir DIR]
 
-    Parses every file in the cache and reports: unreadable or invalid files, files of a newer b1cache, stray
-    temp files of interrupted writes, a stale lock, manifest entries that disagree with their envelopes,
-    symbolic links, and modes other than 0600/0700.
+    Parses every file in the cache (history.jsonl included) and reports: unreadable or invalid files, files
+    of a newer b1cache, stray temp files of interrupted writes, a stale lock, manifest entries that disagree
+    with their envelopes, symbolic links, and modes other than 0600/0700.
 
     --repair puts it right without deleting data: unreadable files move to quarantine/, temp orphans are
-    removed, manifest entries are rebuilt from the envelopes, modes are reset. Files of a newer b1cache are
-    left alone.
+    removed, manifest entries are rebuilt from the envelopes, modes are reset, a stale lock is broken (an
+    unreadable owner.json kept in quarantine/). Files of a newer b1cache are left alone.
 
     Exit codes: 0 no problems (or all repaired); 8 problems found (and, with --repair, some remain).
     """
@@ -23,7 +23,8 @@ enum VerifyCommand: Command {
     static func run(_ context: CommandContext) throws -> ExitCode {
         guard context.arguments.positionals.isEmpty else { throw UsageError("'verify' takes no arguments") }
         let repair = context.arguments.has("--repair")
-        let problems = try Verifier(paths: context.paths, repair: repair, lockCheck: lockCheck).run()
+        let verifier = Verifier(paths: context.paths, repair: repair, lockCheck: lockCheck, lockRepair: lockRepair)
+        let problems = try verifier.run()
         if context.json {
             for problem in problems {
                 context.terminal.line(JSONWriter.compactString(["kind": .string(problem.kind.rawValue),
@@ -47,4 +48,9 @@ enum VerifyCommand: Command {
 
     /// A lock left by a process that is gone counts as a problem (the next flush breaks it by itself).
     static let lockCheck: (@Sendable (CachePaths) throws -> String?)? = { try CacheLock.staleDescription(paths: $0) }
+    /// With --repair a stale lock is broken, as the next command that needs it would; an unreadable owner.json is
+    /// kept in quarantine/.
+    static let lockRepair: (@Sendable (CachePaths, (URL) throws -> String) throws -> String?)? = {
+        try CacheLock.breakIfStale(paths: $0, keeping: $1)
+    }
 }

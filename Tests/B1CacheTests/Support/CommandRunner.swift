@@ -6,6 +6,8 @@ struct CommandResult: Sendable {
     var status: Int32
     var output: String
     var errorOutput: String
+    /// True when the process was ended by a signal (a crash, or the runner's timeout) instead of exiting.
+    var killedBySignal = false
 
     var lines: [String] { output.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
 }
@@ -28,17 +30,19 @@ enum CommandRunner {
 
     /// Runs `b1cache` with `arguments`, a clean environment plus `environment`, and optional standard input.
     static func b1cache(_ arguments: [String], environment: [String: String] = [:], input: Data? = nil,
-                        umask: String? = nil) throws -> CommandResult {
+                        umask: String? = nil, timeout: TimeInterval? = nil) throws -> CommandResult {
         if let umask {
             let quoted = ([binary.path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
             return try run(URL(fileURLWithPath: "/bin/sh"), ["-c", "umask \(umask); exec \(quoted.joined(separator: " "))"],
                            environment: environment, input: input)
         }
-        return try run(binary, arguments, environment: environment, input: input)
+        return try run(binary, arguments, environment: environment, input: input, timeout: timeout)
     }
 
+    /// Runs a program and waits for it; with `timeout`, SIGKILLs it when it runs longer (a hang becomes a failure
+    /// that names the command instead of a test run that never ends).
     static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
-                    input: Data? = nil) throws -> CommandResult {
+                    input: Data? = nil, timeout: TimeInterval? = nil) throws -> CommandResult {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -51,6 +55,12 @@ enum CommandRunner {
         process.standardError = errorOutput
         process.standardInput = inputPipe
         try process.run()
+        if let timeout {
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [process] in
+                if process.isRunning { kill(pid, SIGKILL) }
+            }
+        }
         if let input { inputPipe.fileHandleForWriting.write(input) }
         try inputPipe.fileHandleForWriting.close()
         // Read both pipes concurrently so a chatty process cannot block on a full pipe.
@@ -61,7 +71,8 @@ enum CommandRunner {
         process.waitUntilExit()
         while !errorData.isSet { usleep(1000) }
         return CommandResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                             errorOutput: String(decoding: errorData.value ?? Data(), as: UTF8.self))
+                             errorOutput: String(decoding: errorData.value ?? Data(), as: UTF8.self),
+                             killedBySignal: process.terminationReason == .uncaughtSignal)
     }
 
     /// `jq` on a file, for checks that compare b1cache with what a script would see.

@@ -41,15 +41,21 @@ enum Repository {
     }
 }
 
-/// Every regular file under `folder` with its bytes, to prove a command changed nothing.
+/// Every file under `folder` with its bytes, to prove a command changed nothing. Links are not followed (a link
+/// is recorded as the path it points to), and a pipe or device is recorded by its kind, never opened.
 func snapshotFiles(under folder: URL) throws -> [String: Data] {
     var files: [String: Data] = [:]
     let enumerator = FileManager.default.enumerator(atPath: folder.path)
     while let relative = enumerator?.nextObject() as? String {
         let url = folder.appendingPathComponent(relative)
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue {
-            files[relative] = try Data(contentsOf: url)
+        let type = try FileManager.default.attributesOfItem(atPath: url.path)[.type] as? FileAttributeType
+        switch type {
+        case .typeDirectory?: continue
+        case .typeRegular?: files[relative] = try Data(contentsOf: url)
+        case .typeSymbolicLink?:
+            let destination = try FileManager.default.destinationOfSymbolicLink(atPath: url.path)
+            files[relative] = Data("link to \(destination)".utf8)
+        default: files[relative] = Data("special file \(type?.rawValue ?? "?")".utf8)
         }
     }
     return files
