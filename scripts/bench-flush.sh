@@ -39,16 +39,6 @@ done
 (( SLOW_WRITES <= WRITES )) || { echo "bench: BENCH_SLOW_WRITES must be at most BENCH_WRITES" >&2; exit 2; }
 
 scratch=$DATA/scratch-flush
-server_pid=
-# The server is killed, not asked to stop: SIGTERM waits for open keep-alive connections, and its database is
-# in the scratch folder, removed here.
-stop_server() {
-    if [[ -n $server_pid ]]; then
-        kill -KILL "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=
-    fi
-}
 trap 'stop_server; rm -rf "$scratch"' EXIT
 trap 'exit 130' INT TERM
 rm -rf "$scratch"
@@ -56,23 +46,6 @@ mkdir -p "$scratch"
 started=$(date +%s)
 ensure_writes "$WRITES"
 export B1_TOKEN=b1-dev-token
-
-# start_server: a reference server with a new database seeded from the writes cache; sets B1_SERVER_URL.
-start_server() {
-    rm -f "$scratch"/server.sqlite*
-    python3 Tests/ReferenceServer/server.py --port 0 --seed "$writes_cache" --db "$scratch/server.sqlite" \
-        >"$scratch/server.out" 2>"$scratch/server.err" &
-    server_pid=$!
-    local url=
-    for _ in $(seq 200); do
-        url=$(sed -n 's/^listening on //p' "$scratch/server.out")
-        [[ -n $url ]] && break
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    [[ -n $url ]] || { note "the reference server did not start: $(cat "$scratch/server.err")"; exit 1; }
-    export B1_SERVER_URL=$url
-}
 
 # prepare_queue COUNT: a fresh copy of the cache with the first COUNT writes queued, and their files in bodies/.
 prepare_queue() {
@@ -103,20 +76,20 @@ for round in $(seq "$ROUNDS"); do
     note "flush round $round of $ROUNDS: $(thousands "$WRITES") writes by b1cache flush, then one and 100 per request"
     prepare_queue "$WRITES"
 
-    start_server
+    start_server "$writes_cache" "$scratch"
     result=$(flush_run "$WRITES")
     read -r seconds flush_requests <<<"$result"
     check_ledger
     stop_server
     keep_best flush "$(per_second "$WRITES" "$seconds")"
 
-    start_server
+    start_server "$writes_cache" "$scratch"
     line=$(python3 scripts/bench-peers.py post "$B1_SERVER_URL" "$scratch/bodies")
     keep_best raw "$(field writes_s "$line")"
     check_ledger
     stop_server
 
-    start_server
+    start_server "$writes_cache" "$scratch"
     line=$(python3 scripts/bench-peers.py post "$B1_SERVER_URL" "$scratch/bodies" --batch 100)
     keep_best bound "$(field writes_s "$line")"
     check_ledger
@@ -127,7 +100,7 @@ slowest=
 for round in $(seq "$ROUNDS"); do
     note "latency round $round of $ROUNDS: $SLOW_WRITES writes by b1cache flush, $LATENCY_MS ms per request"
     prepare_queue "$SLOW_WRITES"
-    start_server
+    start_server "$writes_cache" "$scratch"
     python3 scripts/bench-peers.py faults "$B1_SERVER_URL" "{\"latencyMs\": $LATENCY_MS}"
     result=$(flush_run "$SLOW_WRITES")
     read -r seconds slow_requests <<<"$result"

@@ -131,3 +131,33 @@ print("%.3f %.1f" % (seconds, usage.ru_maxrss / 1024))
 PY
 )
 measure() { python3 -c "$MEASURE" "$@"; }
+
+# The reference server for a bench part. It is killed, not asked to stop: SIGTERM waits for open keep-alive
+# connections, and its database lives in the part's scratch folder, which the part removes.
+server_pid=
+stop_server() {
+    if [[ -n $server_pid ]]; then
+        kill -KILL "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+    fi
+}
+
+# start_server SEED SCRATCH [TENTHS]: a reference server with a new database in SCRATCH, seeded from the cache
+# folder SEED, waited for up to TENTHS tenths of a second (default 100; seeding 100,000 items takes longer);
+# sets B1_SERVER_URL.
+start_server() {
+    local seed=$1 scratch=$2 tenths=${3:-100} url=
+    rm -f "$scratch"/server.sqlite*
+    python3 Tests/ReferenceServer/server.py --port 0 --seed "$seed" --db "$scratch/server.sqlite" \
+        >"$scratch/server.out" 2>"$scratch/server.err" &
+    server_pid=$!
+    for _ in $(seq "$tenths"); do
+        url=$(sed -n 's/^listening on //p' "$scratch/server.out")
+        [[ -n $url ]] && break
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    [[ -n $url ]] || { note "the reference server did not start: $(cat "$scratch/server.err")"; exit 1; }
+    export B1_SERVER_URL=$url
+}

@@ -23,15 +23,6 @@ RUNS=${BENCH_RUNS:-20}
 [[ $SIZE =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_SYNC_SIZE holds '$SIZE', not a count" >&2; exit 2; }
 
 scratch=$DATA/scratch-sync
-server_pid=
-stop_server() {
-    # Killed, not asked: SIGTERM waits for open keep-alive connections; its database is in the scratch folder.
-    if [[ -n $server_pid ]]; then
-        kill -KILL "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=
-    fi
-}
 trap 'stop_server; rm -rf "$scratch"' EXIT
 trap 'exit 130' INT TERM
 rm -rf "$scratch"
@@ -40,18 +31,9 @@ ensure_cache "$SIZE"
 seed=$DATA/invoices-$SIZE
 
 note "starting the reference server seeded with $SIZE invoices"
-python3 Tests/ReferenceServer/server.py --port 0 --seed "$seed" --db "$scratch/server.sqlite" \
-    >"$scratch/server.out" 2>"$scratch/server.err" &
-server_pid=$!
-url=
-for _ in $(seq 1200); do
-    url=$(sed -n 's/^listening on //p' "$scratch/server.out")
-    [[ -n $url ]] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-done
-[[ -n $url ]] || { note "the reference server did not start: $(cat "$scratch/server.err")"; exit 1; }
-export B1_SERVER_URL=$url B1_TOKEN=b1-dev-token
+start_server "$seed" "$scratch" 1200
+url=$B1_SERVER_URL
+export B1_TOKEN=b1-dev-token
 root=$scratch/cache
 envelope=$root/collections/invoices.json
 
