@@ -71,7 +71,7 @@ if selected fuzz; then
         else
             echo "FAIL fuzz ($(( $(date +%s) - begin )) s)"; failed=$((failed + 1))
         fi
-        grep -E '^fuzz' "$work/fuzz.log" | sed 's/^/    /'
+        grep -E '^(fuzz|stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb))' "$work/fuzz.log" | sed 's/^/    /'
     else
         echo "FAIL fuzz: Tests/Fuzz/fuzz.sh is missing"; failed=$((failed + 1))
     fi

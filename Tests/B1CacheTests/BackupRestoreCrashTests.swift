@@ -174,6 +174,8 @@ import Testing
         let verify = try b1cache(["verify"], root: root)
         #expect(verify.status == 0, "\(verify.output)")
         #expect(try snapshotFiles(under: root) == snapshots[first])
-        print("restore SIGKILL: \(rounds) rounds, \(outcomes.sorted { $0.key < $1.key })")
+        Stress.record("crash/restore", "\(rounds) SIGKILLs: "
+                      + outcomes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+                      + "; after each, the next run left exactly the old or the new cache")
     }
 }

@@ -10,7 +10,7 @@ import Testing
     let server: ReferenceServer
     static let seconds = Double(Stress.count(short: 6, long: 60, override: "B1CACHE_CONCURRENCY_SECONDS"))
     /// Writes each enqueuer may queue at most (each to an item of its own, so none coalesce).
-    static let perEnqueuer = Stress.isLong ? 1500 : 200
+    static let perEnqueuer = Stress.isLong ? 400 : 100
 
     init() throws {
         let seed = try Stress.seed(withExtraItems: 8 * Self.perEnqueuer, at: folder.path("seed"))
