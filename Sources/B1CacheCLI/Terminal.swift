@@ -101,12 +101,37 @@ enum Format {
             row.enumerated().map { index, cell in
                 let padding = String(repeating: " ", count: widths[index] - visibleWidth(cell))
                 return rightAligned.contains(index) ? padding + cell : cell + padding
-            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+            }.joined(separator: "  ").trimmingTrailingBlanks()
         }
     }
 
-    /// Width without colour escapes.
+    /// Width without colour escapes (`ESC [ digits/; m`). A plain scan, not a regex: the first ICU regex in a
+    /// process costs ~3 ms, a tenth of `inspect`.
     static func visibleWidth(_ text: String) -> Int {
-        text.replacingOccurrences(of: "\u{1B}\\[[0-9;]*m", with: "", options: .regularExpression).count
+        let characters = Array(text)
+        var width = 0
+        var index = 0
+        while index < characters.count {
+            if characters[index] == "\u{1B}", index + 1 < characters.count, characters[index + 1] == "[" {
+                var end = index + 2
+                while end < characters.count, characters[end].isASCII, characters[end].isNumber || characters[end] == ";" { end += 1 }
+                if end < characters.count, characters[end] == "m" {
+                    index = end + 1
+                    continue
+                }
+            }
+            width += 1
+            index += 1
+        }
+        return width
+    }
+}
+
+extension String {
+    /// The string without trailing spaces and tabs.
+    func trimmingTrailingBlanks() -> String {
+        var end = endIndex
+        while end > startIndex, let last = self[..<end].last, last == " " || last == "\t" { end = index(before: end) }
+        return String(self[..<end])
     }
 }
