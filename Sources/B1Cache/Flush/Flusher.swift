@@ -11,7 +11,7 @@ public enum FlushError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    public var hint: String { "run 'b1cache flush' again when the network is back" }
+    public var hint: String { "run the same command again when the network is back (flush and sync resume where they stopped)" }
 }
 
 /// How a flush behaves.
