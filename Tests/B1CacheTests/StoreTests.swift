@@ -43,6 +43,25 @@ import Testing
         #expect(try store.envelope(for: .invoices)?.revision == 2)
     }
 
+    @Test func unknownMembersOfTheManifestsAccountAndEntriesSurviveARewriteAndVerify() throws {
+        let root = try Repository.copySampleCache(to: folder.path("sample"))
+        let sample = CacheStore(paths: CachePaths(root: root))
+        var text = try String(contentsOf: CachePaths(root: root).manifest, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"orgId\"", with: "\"region\": \"ap-southeast-2\",\n    \"orgId\"")
+        text = text.replacingOccurrences(of: "\"cursor\"", with: "\"etag\": \"w/1\",\n      \"cursor\"")
+        try Data(text.utf8).write(to: CachePaths(root: root).manifest)
+        var envelope = try #require(try sample.envelope(for: .clients))
+        envelope.items.removeLast()
+        try sample.replaceEnvelope(envelope)  // rewrites the manifest with a new clients entry
+        let manifest = try sample.manifest()
+        #expect(manifest.account?.otherMembers["region"] == "ap-southeast-2")
+        #expect(manifest.collections[.clients]?.otherMembers["etag"] == "w/1")
+        #expect(manifest.collections[.invoices]?.otherMembers["etag"] == "w/1")
+        #expect(try Verifier(paths: CachePaths(root: root), repair: false).run().isEmpty)
+        #expect(try Verifier(paths: CachePaths(root: root), repair: true).run().isEmpty)
+        #expect(try sample.manifest().collections[.clients]?.otherMembers["etag"] == "w/1")
+    }
+
     @Test func aTruncatedEnvelopeIsReportedWithItsPathAndNeverReplaced() throws {
         try store.replaceEnvelope(Envelope(collection: .clients, items: [["id": "cl_1"]]))
         let url = paths.envelope(for: .clients)

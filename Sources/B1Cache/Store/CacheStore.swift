@@ -70,9 +70,11 @@ public struct CacheStore: Sendable {
             let data = envelope.encoded()
             let url = paths.envelope(for: envelope.collection)
             do { try DurableFile.write(data, to: url) } catch { throw StoreError.from(error, writing: url) }
-            manifest.collections[envelope.collection] = CollectionState(
+            var state = CollectionState(
                 syncedAt: envelope.syncedAt, revision: envelope.revision, count: envelope.items.count,
                 bytes: data.count, cursor: envelope.cursor)
+            state.otherMembers = manifest.collections[envelope.collection]?.otherMembers ?? JSONObject()
+            manifest.collections[envelope.collection] = state
             written.append(envelope)
         }
         change?(&manifest)

@@ -5,6 +5,8 @@ public struct Account: Sendable, Equatable, CustomStringConvertible {
     public var orgId: String
     public var userId: String
     public var email: String
+    /// Members of the manifest's `account` this version does not know, written back unchanged.
+    public var otherMembers = JSONObject()
 
     public init(orgId: String, userId: String, email: String) {
         self.orgId = orgId
@@ -14,7 +16,13 @@ public struct Account: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(email) (\(orgId))" }
 
-    var json: JSONValue { ["orgId": .string(orgId), "userId": .string(userId), "email": .string(email)] }
+    var json: JSONValue {
+        var object = otherMembers
+        object["orgId"] = .string(orgId)
+        object["userId"] = .string(userId)
+        object["email"] = .string(email)
+        return .object(object)
+    }
 }
 
 /// One collection's sync state in the manifest.
@@ -24,6 +32,8 @@ public struct CollectionState: Sendable, Equatable {
     public var count: Int
     public var bytes: Int
     public var cursor: String?
+    /// Members of the entry this version does not know, written back unchanged (kept when the entry is updated).
+    public var otherMembers = JSONObject()
 
     public init(syncedAt: Date?, revision: Int, count: Int, bytes: Int, cursor: String?) {
         self.syncedAt = syncedAt
@@ -75,9 +85,10 @@ public struct Manifest: Sendable, Equatable {
         var manifest = Manifest(lastSyncAllAt: try fields.optionalDate("lastSyncAllAt"))
         if let account = fields.object["account"], !account.isNull {
             let accountFields = try JSONFields(account, path: path, what: "an account")
-            manifest.account = Account(orgId: try accountFields.string("orgId"),
-                                       userId: try accountFields.string("userId"),
-                                       email: try accountFields.string("email"))
+            var owner = Account(orgId: try accountFields.string("orgId"), userId: try accountFields.string("userId"),
+                                email: try accountFields.string("email"))
+            owner.otherMembers = accountFields.object.removing(["orgId", "userId", "email"])
+            manifest.account = owner
         }
         guard let entries = (fields.object["collections"] ?? .object(JSONObject())).objectValue else {
             throw fields.fail("collections", "an object")
@@ -88,24 +99,27 @@ public struct Manifest: Sendable, Equatable {
                 continue
             }
             let entryFields = try JSONFields(entry, path: path, what: "a collection entry for '\(name)'")
-            manifest.collections[collection] = CollectionState(
+            var state = CollectionState(
                 syncedAt: try entryFields.optionalDate("syncedAt"), revision: try entryFields.count("revision"),
                 count: try entryFields.count("count"), bytes: try entryFields.count("bytes"),
                 cursor: try entryFields.optionalString("cursor"))
+            state.otherMembers = entryFields.object.removing(["syncedAt", "revision", "count", "bytes", "cursor"])
+            manifest.collections[collection] = state
         }
-        var others = fields.object
-        for known in ["format", "schemaVersion", "account", "lastSyncAllAt", "collections"] { others[known] = nil }
-        manifest.otherMembers = others
+        manifest.otherMembers = fields.object.removing(["format", "schemaVersion", "account", "lastSyncAllAt", "collections"])
         return manifest
     }
 
     public func encoded() -> Data {
         var entries = otherCollections
         for (collection, state) in collections {
-            entries[collection.rawValue] = [
-                "syncedAt": .optionalDate(state.syncedAt), "revision": .integer(state.revision),
-                "count": .integer(state.count), "bytes": .integer(state.bytes), "cursor": .optionalString(state.cursor),
-            ]
+            var entry = state.otherMembers
+            entry["syncedAt"] = .optionalDate(state.syncedAt)
+            entry["revision"] = .integer(state.revision)
+            entry["count"] = .integer(state.count)
+            entry["bytes"] = .integer(state.bytes)
+            entry["cursor"] = .optionalString(state.cursor)
+            entries[collection.rawValue] = .object(entry)
         }
         var object = otherMembers
         object["format"] = .string(Manifest.format)
@@ -114,5 +128,14 @@ public struct Manifest: Sendable, Equatable {
         object["lastSyncAllAt"] = .optionalDate(lastSyncAllAt)
         object["collections"] = .object(entries)
         return JSONWriter.prettyData(.object(object))
+    }
+}
+
+extension JSONObject {
+    /// The object without the named members.
+    func removing(_ keys: [String]) -> JSONObject {
+        var copy = self
+        for key in keys { copy[key] = nil }
+        return copy
     }
 }

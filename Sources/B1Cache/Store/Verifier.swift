@@ -179,8 +179,10 @@ public struct Verifier {
                     throw StoreError.from(error, reading: url.path)
                 }
                 let envelope = try Envelope.decode(data, path: url.path, expected: collection)
-                let actual = CollectionState(syncedAt: envelope.syncedAt, revision: envelope.revision,
+                var actual = CollectionState(syncedAt: envelope.syncedAt, revision: envelope.revision,
                                              count: envelope.items.count, bytes: data.count, cursor: envelope.cursor)
+                // Members this version does not know are not the envelope's to decide: kept as the manifest has them.
+                actual.otherMembers = rebuilt.collections[collection]?.otherMembers ?? JSONObject()
                 if manifestReadable, rebuilt.collections[collection] != actual {
                     let listed = rebuilt.collections[collection]
                     problems.append(VerifyProblem(
