@@ -77,15 +77,17 @@ public struct Syncer: Sendable {
     private func pull(_ collection: CollectionName) async throws -> CollectionSync {
         let started = Date()
         let store = CacheStore(paths: paths)
-        let manifest = try store.manifest()
+        // No (readable) envelope: a full pull starts from an empty one, numbered on from the manifest's entry.
+        func fresh() throws -> Envelope {
+            Envelope(collection: collection, revision: try store.manifest().collections[collection]?.revision ?? 0)
+        }
         var envelope: Envelope
         do {
-            envelope = try store.envelope(for: collection)
-                ?? Envelope(collection: collection, revision: manifest.collections[collection]?.revision ?? 0)
+            envelope = try store.envelope(for: collection) ?? fresh()
         } catch StoreError.corrupt {
             // Unreadable cached data is what a full pull replaces; `verify` would say the same. A newer schema
             // is not caught: that file belongs to a newer b1cache and is never overwritten.
-            envelope = Envelope(collection: collection, revision: manifest.collections[collection]?.revision ?? 0)
+            envelope = try fresh()
         }
         // The envelope's own cursor, not the manifest's copy: after a crash between the two writes, the envelope
         // is the one that says which changes its items already hold.
