@@ -87,10 +87,11 @@ public enum CLI {
         case let error as StoreError:
             switch error {
             case .corrupt, .unsupportedSchema, .symbolicLink: return (error.description, error.hint, .corrupt)
-            case .unknownCollection: return (error.description, error.hint, .usage)
+            case .unknownCollection, .notACache: return (error.description, error.hint, .usage)
             default: return (error.description, error.hint, .failure)
             }
         case let error as QueueError:
+            if case .otherAccount = error { return (error.description, error.hint, .unauthorized) }
             return (error.description, error.hint, .usage)
         case let error as LockError:
             switch error {
@@ -102,7 +103,7 @@ public enum CLI {
             return (error.description, error.hint, .offline)
         case let error as ServerError:
             switch error {
-            case .unauthorized, .otherAccount: return (error.description, error.hint, .unauthorized)
+            case .unauthorized, .otherAccount, .writesOfOtherAccount, .writesOfUnknownAccount: return (error.description, error.hint, .unauthorized)
             default: return (error.description, error.hint, .failure)
             }
         case let error as TransportError:
@@ -121,7 +122,7 @@ public enum CLI {
         case let error as SignOutError:
             switch error {
             case .writesPending: return (error.description, error.hint, .refused)
-            case .exportInsideCache: return (error.description, error.hint, .usage)
+            case .exportInsideCache, .exportExists: return (error.description, error.hint, .usage)
             }
         default:
             return ("\(error)", "", .failure)

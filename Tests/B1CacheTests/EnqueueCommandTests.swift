@@ -240,7 +240,7 @@ enum Sample {
         }
         let accepted = try b1cache(["enqueue", "--batch", export.path, "--json"])
         #expect(accepted.status == 0, "\(accepted.errorOutput)")
-        let exportedIds = try String(contentsOf: export, encoding: .utf8).split(separator: "\n")
+        let exportedIds = try String(contentsOf: export, encoding: .utf8).split(separator: "\n").dropFirst()
             .map { try JSONParser.parse(String($0))["id"]?.stringValue ?? "" }
         let queuedIds = try accepted.lines.map { try JSONParser.parse($0)["id"]?.stringValue ?? "" }
         #expect(Set(queuedIds) == Set(exportedIds))

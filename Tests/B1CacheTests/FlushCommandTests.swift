@@ -68,7 +68,7 @@ import Testing
         #expect(conflicted.lastError?.contains("409") == true)
         #expect(try server.appliedCounts()[ids[0]] == 1 && server.appliedCounts()[ids[2]] == 1)
         #expect(try b1cache(["retry", ids[1]]).status == 0)
-        #expect(try pendingIds() == [ids[1]])
+        #expect(try pendingIds() == [ids[1] + "-r1"])  // a rejection is final for its id: a new one (PROTOCOL.md)
     }
 
     @Test func aWrongTokenExits5AndChangesNothing() throws {

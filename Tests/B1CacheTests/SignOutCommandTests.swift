@@ -33,8 +33,16 @@ import Testing
                                                umask: "000")
         #expect(result.status == 0, "\(result.errorOutput)")
         let lines = try String(contentsOf: export, encoding: .utf8).split(separator: "\n")
-        #expect(lines.count == 4)
-        for line in lines { #expect(try JSONParser.parse(String(line))["format"] == "b1cache.write") }
+        #expect(lines.count == 5)
+        let header = try JSONParser.parse(String(lines[0]))
+        #expect(header["format"] == "b1cache.export")
+        #expect(header["writes"] == 4)
+        #expect(header["account"]?["orgId"] == "org_7f3k2m9q")
+        for line in lines.dropFirst() {
+            let write = try JSONParser.parse(String(line))
+            #expect(write["format"] == "b1cache.write")
+            #expect(write["account"]?["orgId"] == "org_7f3k2m9q")
+        }
         #expect(!FileManager.default.fileExists(atPath: cache.path))
         let mode = try FileManager.default.attributesOfItem(atPath: export.path)[.posixPermissions] as? Int
         #expect(mode.map { $0 & 0o777 } == 0o600)

@@ -49,7 +49,7 @@ import Testing
             if FileManager.default.fileExists(atPath: export.path) {
                 // An export, once it exists, holds every pending and failed write whole.
                 let lines = try String(contentsOf: export, encoding: .utf8).split(separator: "\n")
-                #expect(lines.count == 4, "round \(round): export has \(lines.count) lines")
+                #expect(lines.count == 5, "round \(round): export has \(lines.count) lines (a header and 4 writes)")
                 for line in lines { #expect((try? JSONParser.parse(Data(line.utf8))) != nil) }
             }
         }

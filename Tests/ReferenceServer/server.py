@@ -364,7 +364,11 @@ class Handler(BaseHTTPRequestHandler):
         http_status = error.pop("httpStatus")
         retry_after = error.pop("retryAfter", None)
         headers = [("Retry-After", str(retry_after if retry_after is not None else 1))] if http_status == 503 else []
-        self.send_json(http_status, {"error": error}, headers)
+        body = {"error": error}
+        for member in ("collection", "entities", "deleted"):  # the targets' current state, on a 404/409
+            if member in result:
+                body[member] = result[member]
+        self.send_json(http_status, body, headers)
 
     def post_batch(self, path: str, raw: bytes):
         account = self.authenticate()

@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS ledger(
     request_hash TEXT NOT NULL, received INTEGER NOT NULL, applied INTEGER NOT NULL,
     outcome TEXT, status TEXT NOT NULL, first_received_at TEXT NOT NULL,
     last_received_at TEXT NOT NULL, applied_at TEXT, collection TEXT, entity_ids TEXT, error TEXT,
-    PRIMARY KEY(org_id, id));
+    retry_of TEXT, PRIMARY KEY(org_id, id));
 """
 
 
@@ -190,6 +190,9 @@ class Store:
                 f"Idempotency-Key {header_id!r} does not match the write id {write_id!r}"))
         kind, payload = write.get("kind"), write.get("payload")
         fingerprint = request_hash(kind, payload)
+        retry_of = write.get("retryOf") or []
+        if not isinstance(retry_of, list) or not all(isinstance(i, str) and i for i in retry_of):
+            return rejected(write_id, invalid("retryOf must be an array of the write ids this write was sent under"))
         now = utc_now()
 
         failing, retry_after = faults.take_fail(write_id)
@@ -202,9 +205,10 @@ class Store:
                 if row is None:
                     self.db.execute(
                         "INSERT INTO ledger(org_id, id, ord, kind, request_hash, received, applied, outcome, status,"
-                        " first_received_at, last_received_at) VALUES(?,?,(SELECT COALESCE(MAX(ord),0)+1 FROM ledger),"
-                        "?,?,1,0,NULL,'received',?,?)",
-                        (org, write_id, kind if isinstance(kind, str) else None, fingerprint, now, now))
+                        " first_received_at, last_received_at, retry_of)"
+                        " VALUES(?,?,(SELECT COALESCE(MAX(ord),0)+1 FROM ledger),?,?,1,0,NULL,'received',?,?,?)",
+                        (org, write_id, kind if isinstance(kind, str) else None, fingerprint, now, now,
+                         dumps(retry_of) if retry_of else None))
                 elif row[0] is None:
                     # Never decided (only transient failures so far): this attempt's content counts.
                     self.db.execute("UPDATE ledger SET received = received + 1, last_received_at=?, kind=?,"
@@ -238,8 +242,21 @@ class Store:
                     return {"id": write_id, "status": "duplicate", "collection": collection, "entities": entities}
                 if outcome == "rejected":
                     self._set_status(org, write_id, "rejected")
+                    result = self.with_targets(org, write, json.loads(row[4]))
                     self.commit()
-                    return {"id": write_id, "status": "rejected", "error": json.loads(row[4])}
+                    return result
+
+                # A retry under a new id (PROTOCOL.md "Retrying a rejected write"): if the write was applied under
+                # any id it was sent under before, this is that write again, answered as a duplicate.
+                earlier = self.applied_earlier(org, retry_of)
+                if earlier is not None:
+                    collection, ids = earlier
+                    self.db.execute("UPDATE ledger SET outcome='applied', status='duplicate', collection=?,"
+                                    " entity_ids=? WHERE org_id=? AND id=?",
+                                    (collection, dumps(ids), org, write_id))
+                    entities = [e for e in (self.get_item(org, collection, i) for i in ids) if e is not None]
+                    self.commit()
+                    return {"id": write_id, "status": "duplicate", "collection": collection, "entities": entities}
 
                 self.db.execute("SAVEPOINT apply")
                 try:
@@ -251,8 +268,9 @@ class Store:
                     self.db.execute("RELEASE apply")
                     self.db.execute("UPDATE ledger SET outcome='rejected', status='rejected', error=?"
                                     " WHERE org_id=? AND id=?", (dumps(error.result_error()), org, write_id))
+                    result = self.with_targets(org, write, error.result_error())
                     self.commit()
-                    return rejected(write_id, error)
+                    return result
                 self.db.execute("RELEASE apply")
                 self.db.execute(
                     "UPDATE ledger SET outcome='applied', status='applied', applied=applied+1, applied_at=?,"
@@ -264,21 +282,46 @@ class Store:
                 self.rollback()
                 raise
 
+    def applied_earlier(self, org: str, ids: list):
+        """(collection, entity ids) of the first of `ids` that was applied, or None."""
+        for earlier in ids:
+            row = self.db.execute("SELECT outcome, collection, entity_ids FROM ledger WHERE org_id=? AND id=?",
+                                  (org, earlier)).fetchone()
+            if row is not None and row[0] == "applied" and row[1] is not None:
+                return row[1], json.loads(row[2])
+        return None
+
+    def with_targets(self, org: str, write: dict, error: dict) -> dict:
+        """A rejection with the current state of the items the write was about (PROTOCOL.md), so the client shows
+        what the server has instead of the state that caused the conflict: `entities` as they are now, `deleted`
+        for targets that no longer exist. Only for a conflict (409) or a missing item (422 not_found): another
+        422 is about the write itself, not the items."""
+        result = {"id": write.get("id"), "status": "rejected", "error": error}
+        targets = write_targets(write)
+        if targets is None or not (error.get("httpStatus") == 409 or error.get("code") == "not_found"):
+            return result
+        collection, ids = targets
+        items = [(i, self.get_item(org, collection, i)) for i in ids]
+        result["collection"] = collection
+        result["entities"] = [item for _, item in items if item is not None]
+        result["deleted"] = [i for i, item in items if item is None]
+        return result
+
     def _set_status(self, org: str, write_id: str, status: str):
         self.db.execute("UPDATE ledger SET status=? WHERE org_id=? AND id=?", (status, org, write_id))
 
     # admin
 
     def ledger(self, write_id=None) -> list:
-        query = ("SELECT l.id, l.kind, l.received, l.applied, l.status, l.applied_at, a.org_id, l.first_received_at"
-                 " FROM ledger l JOIN accounts a USING(org_id)")
+        query = ("SELECT l.id, l.kind, l.received, l.applied, l.status, l.applied_at, a.org_id, l.first_received_at,"
+                 " l.retry_of FROM ledger l JOIN accounts a USING(org_id)")
         args = ()
         if write_id is not None:
             query, args = query + " WHERE l.id=?", (write_id,)
         with self.lock:
             rows = self.db.execute(query + " ORDER BY l.ord", args).fetchall()
         return [{"id": r[0], "kind": r[1], "received": r[2], "applied": r[3], "status": r[4], "appliedAt": r[5],
-                 "orgId": r[6], "firstReceivedAt": r[7]} for r in rows]
+                 "orgId": r[6], "firstReceivedAt": r[7], "retryOf": json.loads(r[8]) if r[8] else []} for r in rows]
 
     def reset_ledger(self, ids=None) -> int:
         with self.lock:
@@ -306,6 +349,32 @@ class Store:
                 self.rollback()
                 raise
         return {"cursor": format_cursor(cursor), "missing": missing}
+
+
+def write_targets(write: dict):
+    """(collection, item ids) a write is about, or None when its payload does not say."""
+    payload = write.get("payload") if isinstance(write, dict) else None
+    if not isinstance(payload, dict):
+        return None
+    kind = write.get("kind")
+    if kind == "missed-billing.action":
+        ids = [payload.get("itemId")]
+    elif kind == "missed-billing.apply":
+        ids = payload.get("itemIds") if isinstance(payload.get("itemIds"), list) else []
+    elif kind == "generated-invoice.line-tax":
+        ids = [payload.get("invoiceId")]
+    elif kind == "contract.line-tax":
+        ids = [payload.get("contractId")]
+    else:
+        return None
+    ids = [i for i in dict.fromkeys(ids) if isinstance(i, str) and i]
+    return (TARGET_COLLECTIONS[kind], ids) if ids else None
+
+
+TARGET_COLLECTIONS = {
+    "missed-billing.action": "missed-billing", "missed-billing.apply": "missed-billing",
+    "generated-invoice.line-tax": "generated-invoices", "contract.line-tax": "contracts",
+}
 
 
 def rejected(write_id, error: ApiError) -> dict:

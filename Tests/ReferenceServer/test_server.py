@@ -513,7 +513,7 @@ class ProtocolTests(ServerTestCase):
             self.send(write("missed-billing.action", {"itemId": "mb_018", "action": "ignore"}, write_id))
         rows = [r for r in self.call("GET", "/admin/ledger", token=None)[2]["writes"] if r["id"] in ids]
         self.assertEqual([r["id"] for r in rows], ids)
-        self.assertEqual(set(rows[0]), {"id", "kind", "received", "applied", "status", "appliedAt",
+        self.assertEqual(set(rows[0]), {"id", "kind", "received", "applied", "status", "appliedAt", "retryOf",
                                         "orgId", "firstReceivedAt"})
 
 

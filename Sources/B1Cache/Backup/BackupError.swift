@@ -14,8 +14,8 @@ public enum BackupError: Error, Equatable, Sendable, CustomStringConvertible {
     case sourceMissing(path: String)
     /// The restore source is the cache folder, inside it, or holds it.
     case sourceOverlapsCache(source: String, root: String)
-    /// The restore source has none of a cache's files.
-    case sourceNotACache(path: String)
+    /// The restore source is empty, or holds entries a cache does not (named, folders ending in `/`).
+    case sourceNotACache(path: String, entries: [String])
     /// `verify` found problems in the restore source; each line is `kind  path: detail`.
     case invalidSource(path: String, problems: [String])
     /// Restoring would discard writes that exist nowhere else.
@@ -35,8 +35,12 @@ public enum BackupError: Error, Equatable, Sendable, CustomStringConvertible {
             "the restore source \(path) does not exist or is not a folder"
         case .sourceOverlapsCache(let source, let root):
             "the restore source \(source) overlaps the cache folder \(root) it would replace"
-        case .sourceNotACache(let path):
-            "the restore source \(path) is not a b1cache folder (no manifest.json, collections/, queue/ or failed/)"
+        case .sourceNotACache(let path, let entries) where entries.isEmpty:
+            "the restore source \(path) is not a b1cache folder: it is empty"
+        case .sourceNotACache(let path, let entries):
+            "the restore source \(path) is not a b1cache folder: it holds "
+                + entries.prefix(3).map { "'\($0)'" }.joined(separator: ", ")
+                + (entries.count > 3 ? " and \(entries.count - 3) more" : "") + ", which a cache never holds"
         case .invalidSource(let path, let problems):
             "the restore source \(path) is not a valid cache "
                 + "(\(problems.count) problem\(problems.count == 1 ? "" : "s")); "
@@ -54,6 +58,8 @@ public enum BackupError: Error, Equatable, Sendable, CustomStringConvertible {
         case .destinationInsideCache: "choose a destination outside the cache folder"
         case .destinationExists: "choose a path that does not exist yet, or an empty folder"
         case .destinationParentMissing: "create that folder first, or choose another destination"
+        case .sourceNotACache(let path, let entries) where entries.count == 1 && entries[0].hasSuffix("/"):
+            "if \(path)/\(entries[0].dropLast()) is the copy of a cache, restore from that folder"
         case .sourceMissing, .sourceNotACache:
             "give the folder that 'b1cache backup' (or a 'cp -a' of the cache folder) created"
         case .sourceOverlapsCache: "restore from a copy outside the cache folder"

@@ -37,6 +37,8 @@ public enum Restore {
     public static func run(paths: CachePaths, from source: URL, force: Bool, wait: Bool) throws -> Result {
         let source = source.standardizedFileURL
         try checkSource(source, root: paths.root)
+        // The folder it replaces must be a cache (or missing, or empty): never a project folder given by mistake.
+        try CacheFolder.requireCache(paths, toAct: "replace")
         let problems = try Verifier(paths: CachePaths(root: source), repair: false).run()
             .filter { !problemsTheCopyRepairs.contains($0.kind) }
         guard problems.isEmpty else {
@@ -94,7 +96,7 @@ public enum Restore {
         return (pending, failed, pending.isEmpty && failed.isEmpty)
     }
 
-    /// Refuses a source that is missing, overlaps the cache, or has none of a cache's files.
+    /// Refuses a source that is missing, overlaps the cache, or is not a cache folder (`CacheFolder`).
     static func checkSource(_ source: URL, root: URL) throws {
         guard let status = try CacheRoot.statusOf(source), status.isDirectory else {
             throw BackupError.sourceMissing(path: source.path)
@@ -102,11 +104,10 @@ public enum Restore {
         if Staging.isSameOrInside(source, root) || Staging.isSameOrInside(root, source) {
             throw BackupError.sourceOverlapsCache(source: source.path, root: root.path)
         }
-        let sourcePaths = CachePaths(root: source)
-        for marker in [sourcePaths.manifest, sourcePaths.collections, sourcePaths.queue, sourcePaths.failed]
-        where try CacheRoot.statusOf(marker) != nil {
-            return
+        switch try CacheFolder.classify(CachePaths(root: source)) {
+        case .cache: return
+        case .missing, .empty: throw BackupError.sourceNotACache(path: source.path, entries: [])
+        case .foreign(let entries): throw BackupError.sourceNotACache(path: source.path, entries: entries)
         }
-        throw BackupError.sourceNotACache(path: source.path)
     }
 }

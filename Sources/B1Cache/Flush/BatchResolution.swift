@@ -5,6 +5,11 @@ struct BatchResolution {
     var successes: [(write: PendingWrite, entry: QueueEntry, collection: String?, entities: [JSONValue], duplicate: Bool)] = []
     var failures: [(write: PendingWrite, entry: QueueEntry)] = []
     var retryLater: (write: PendingWrite, entry: QueueEntry)?
+    /// What rejections said of their items now; the cache shows the server's state instead of the one that caused
+    /// the conflict (and enqueue then judges a new edit against it).
+    var refreshed: [CurrentItems] = []
+    /// Collections whose rejected items the server did not send: their next pull is a full one.
+    var pullWhole: Set<CollectionName> = []
 }
 
 /// Exponential backoff with jitter; `Retry-After` wins when it asks for longer.
@@ -42,24 +47,26 @@ extension Flusher {
     /// `failed/`; the write that must wait is rewritten with its attempts; then the history.
     func commit(_ resolution: BatchResolution, envelopes loaded: LoadedEnvelopes, report: inout FlushReport, now: Date) throws {
         let store = CacheStore(paths: paths)
-        var byCollection: [CollectionName: [JSONValue]] = [:]
+        var changes: [CollectionName: (items: [JSONValue], deleted: [String])] = [:]
         for success in resolution.successes {
             guard let name = success.collection.flatMap(CollectionName.init(rawValue:)) else { continue }
-            byCollection[name, default: []] += success.entities.filter { $0["id"]?.stringValue != nil }
+            changes[name, default: ([], [])].items += success.entities
         }
+        for current in resolution.refreshed {
+            guard let name = CollectionName(rawValue: current.collection) else { continue }
+            changes[name, default: ([], [])].items += current.entities
+            changes[name, default: ([], [])].deleted += current.deleted
+        }
+        for name in resolution.pullWhole { changes[name] = changes[name] ?? ([], []) }
         var envelopes: [Envelope] = []
-        for (collection, entities) in byCollection.sorted(by: { $0.key < $1.key }) {
+        for (collection, change) in changes.sorted(by: { $0.key < $1.key }) {
             // A collection never synced is left for sync to fetch whole.
             guard var envelope = try loaded.envelope(for: collection) else { continue }
-            var positions: [String: Int] = [:]
-            for (index, item) in envelope.items.enumerated() { if let id = item["id"]?.stringValue { positions[id] = index } }
-            for entity in entities {
-                guard let id = entity["id"]?.stringValue else { continue }
-                if let index = positions[id] { envelope.items[index] = entity } else {
-                    positions[id] = envelope.items.count
-                    envelope.items.append(entity)
-                }
-            }
+            var merge = ItemMerge(items: envelope.items)
+            merge.apply(items: change.items, deleted: change.deleted)
+            envelope.items = merge.result
+            // Without a cursor the next sync pulls the collection whole, bringing the rejected items' real state.
+            if resolution.pullWhole.contains(collection) { envelope.cursor = nil }
             envelopes.append(envelope)
         }
         if !envelopes.isEmpty { loaded.keep(try store.replaceEnvelopes(envelopes)) }
@@ -80,6 +87,7 @@ extension Flusher {
                 try DurableFile.remove(failure.entry.url)
                 history.append(History.entry(failure.write, result: "failed", error: failure.write.lastError, at: now))
                 report.movedToFailed.append(failure.write.id)
+                report.failureReasons[failure.write.id] = failure.write.lastError
             }
             if let retry = resolution.retryLater {
                 try DurableFile.write(retry.write.encoded(), to: retry.entry.url, staging: paths.queueStaging)

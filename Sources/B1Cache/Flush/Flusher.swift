@@ -36,6 +36,8 @@ public struct FlushReport: Sendable, Equatable {
     public var applied: [String] = []
     public var duplicates: [String] = []
     public var movedToFailed: [String] = []
+    /// Why each write in `movedToFailed` failed (the server's rejection, or the last transient error).
+    public var failureReasons: [String: String] = [:]
     /// The write that stopped the flush and why (transient failure or backoff).
     public var stoppedAt: (id: String, reason: String)?
     /// True when the flush stopped because a request failed (no answer, an error status, or an answer that breaks
@@ -86,7 +88,7 @@ public struct Flusher: Sendable {
         for listed in try queue.list(.pending) {
             if let write = listed.write { writes.append((write, listed.entry)) } else { report.unreadable.append(listed.entry.fileName) }
         }
-        do { _ = try await client.claim(paths) } catch let error as TransportError where error.isOffline {
+        do { _ = try await client.claim(paths, pending: writes.map(\.write)) } catch let error as TransportError where error.isOffline {
             throw FlushError.offline(reason: error.description)
         }
         guard !writes.isEmpty else { return report }
@@ -111,8 +113,9 @@ public struct Flusher: Sendable {
                 switch outcomes[item.write.id] ?? .notAttempted {
                 case .applied(let collection, let entities, let duplicate):
                     resolved.successes.append((item.write, item.entry, collection, entities, duplicate))
-                case .rejected(let message):
+                case .rejected(let message, let current):
                     resolved.failures.append((attempted(item.write, error: message, now: now), item.entry))
+                    if let current { resolved.refreshed.append(current) } else { resolved.pullWhole.insert(item.write.kind.collection) }
                 case .transient(let message, let retryAfter):
                     var write = attempted(item.write, error: message, now: now)
                     if write.attempts >= options.maximumAttempts {

@@ -6,11 +6,16 @@ public struct WriteRequest: Sendable {
     public var payload: JSONValue
     /// Kept when re-queueing an exported write, so the server still recognizes it (idempotency key).
     public var id: String?
+    /// The account an exported write belongs to; a cache of another account refuses it.
+    public var account: Account?
+    /// The ids an exported write was sent under before (`PendingWrite.retryOf`), kept with it.
+    public var retryOf: [String] = []
 
-    public init(kind: String, payload: JSONValue, id: String? = nil) {
+    public init(kind: String, payload: JSONValue, id: String? = nil, account: Account? = nil) {
         self.kind = kind
         self.payload = payload
         self.id = id
+        self.account = account
     }
 }
 
@@ -32,6 +37,12 @@ public final class Enqueuer {
     private let queue: WriteQueue
     private var prepared = false
     private let view: QueueView
+    /// The cache's account, read once: nil when not known (never synced, or the manifest cannot be read).
+    private lazy var cacheAccount: Account? = {
+        // A write is stamped with its account when the cache knows it; an unreadable manifest must not stop an
+        // offline user from queueing (flush checks the cache's account again before anything is sent).
+        do { return try CacheStore(paths: paths).manifest().account } catch { return nil }
+    }()
 
     public init(paths: CachePaths) {
         self.paths = paths
@@ -55,6 +66,11 @@ public final class Enqueuer {
     public func enqueueBatch(_ requests: [WriteRequest], now: Date = Date()) throws -> [EnqueueResult] {
         var validated: [(kind: WriteKind, payload: JSONObject, id: String?)] = []
         for (index, request) in requests.enumerated() {
+            // An exported write goes only into a cache of its own account (or one whose account is not known yet,
+            // where it keeps its account and flush refuses to send it under another).
+            if let owner = request.account, let cache = cacheAccount, !owner.isSame(as: cache) {
+                throw QueueError.otherAccount(cache: cache, writes: owner)
+            }
             do {
                 validated.append(try validate(request, now: now))
             } catch let error as QueueError where requests.count > 1 {
@@ -77,11 +93,13 @@ public final class Enqueuer {
         var created: [(write: PendingWrite, name: WriteFileName)] = []
         var replacedBy: [String: [String]] = [:]
         var removals: [URL] = []
-        for item in validated {
+        for (item, request) in zip(validated, requests) {
             let id = item.id ?? UUID().uuidString.lowercased()
             let name = WriteNamer.next(id: id, notBefore: newest, now: now)
             newest = name
-            let write = PendingWrite(id: id, kind: item.kind, payload: item.payload, createdAt: name.createdAt)
+            var write = PendingWrite(id: id, kind: item.kind, payload: item.payload, createdAt: name.createdAt)
+            write.account = request.account ?? cacheAccount
+            write.retryOf = request.retryOf
             if let old = view.superseded(by: write), let file = view.remove(id: old) {
                 if let index = created.firstIndex(where: { $0.write.id == old }) {
                     created.remove(at: index)  // superseded within this batch: never written

@@ -6,6 +6,8 @@ public struct PendingWrite: Sendable, Equatable {
     public static let schemaVersion = 1
     /// A write file is small; anything larger is not one of ours.
     public static let maximumFileSize = 4 * 1024 * 1024
+    /// How many times one write can be retried (each retry is a new id, listed in `retryOf`).
+    public static let maximumRetries = 99
 
     public var id: String
     public var kind: WriteKind
@@ -15,6 +17,13 @@ public struct PendingWrite: Sendable, Equatable {
     public var lastAttemptAt: Date?
     public var lastError: String?
     public var nextAttemptAt: Date?
+    /// The account of the cache the write was queued in, when it was known (optional member `account`): a write
+    /// is never sent under another account's session, even after it travelled in an export or the manifest that
+    /// named the cache's account was lost.
+    public var account: Account?
+    /// The ids this write was sent under before, oldest first (optional member `retryOf`): `b1cache retry` sends a
+    /// rejected write again under a new id, and the server answers it as a duplicate if any of these was applied.
+    public var retryOf: [String] = []
     /// Members this version does not know, written back unchanged.
     public var otherMembers = JSONObject()
 
@@ -48,9 +57,21 @@ public struct PendingWrite: Sendable, Equatable {
             id: try fields.string("id"), kind: kind, payload: payload, createdAt: createdAt,
             attempts: try fields.count("attempts"), lastAttemptAt: try fields.optionalDate("lastAttemptAt"),
             lastError: try fields.optionalString("lastError"), nextAttemptAt: try fields.optionalDate("nextAttemptAt"))
+        if let account = fields.object["account"], !account.isNull {
+            let accountFields = try JSONFields(account, path: path, what: "a write's account")
+            write.account = Account(orgId: try accountFields.string("orgId"), userId: try accountFields.string("userId"),
+                                    email: try accountFields.optionalString("email") ?? "")
+        }
+        if let earlier = fields.object["retryOf"] {
+            guard let ids = earlier.arrayValue?.compactMap(\.stringValue), ids.count == earlier.arrayValue?.count,
+                  !ids.isEmpty, ids.count <= maximumRetries else {
+                throw fields.fail("retryOf", "an array of 1 to \(maximumRetries) write ids")
+            }
+            write.retryOf = ids
+        }
         var others = fields.object
         for known in ["format", "schemaVersion", "id", "kind", "payload", "createdAt", "attempts", "lastAttemptAt",
-                      "lastError", "nextAttemptAt"] { others[known] = nil }
+                      "lastError", "nextAttemptAt", "account", "retryOf"] { others[known] = nil }
         write.otherMembers = others
         return write
     }
@@ -68,6 +89,9 @@ public struct PendingWrite: Sendable, Equatable {
         object["lastAttemptAt"] = .optionalPreciseDate(lastAttemptAt)
         object["lastError"] = .optionalString(lastError)
         object["nextAttemptAt"] = .optionalPreciseDate(nextAttemptAt)
+        // Both optional: absent rather than null, so a file without them reads and re-encodes as before.
+        if let account { object["account"] = account.json }
+        if !retryOf.isEmpty { object["retryOf"] = .array(retryOf.map { .string($0) }) }
         return .object(object)
     }
 

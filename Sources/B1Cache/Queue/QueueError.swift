@@ -14,6 +14,10 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
     case writeNotFound(id: String)
     /// A line of an `enqueue --batch` input is wrong; no write of the batch was queued.
     case invalidBatchLine(line: Int, reason: String)
+    /// An `enqueue --batch` export that cannot be imported as a whole (truncated, or of a newer b1cache).
+    case invalidExport(reason: String)
+    /// Writes of one account offered to a cache of another (an export imported into the wrong cache).
+    case otherAccount(cache: Account, writes: Account)
 
     public var description: String {
         switch self {
@@ -26,6 +30,9 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notEditable(let field, let reason): "payload field '\(field)': \(reason)"
         case .writeNotFound(let id): "no pending or failed write with id '\(id)'"
         case .invalidBatchLine(let line, let reason): "batch line \(line): \(reason); nothing was queued"
+        case .invalidExport(let reason): "the export cannot be imported: \(reason); nothing was queued"
+        case .otherAccount(let cache, let writes):
+            "these writes belong to \(writes), but this cache belongs to \(cache); nothing was queued"
         }
     }
 
@@ -37,6 +44,9 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
         case .targetNotFound: "check the id with 'b1cache show COLLECTION', or 'b1cache sync' to refresh the cache"
         case .notEditable: "only draft lines can be edited, and applied missed billing is final; change it on BillingOne web if it must"
         case .writeNotFound: "list the ids with 'b1cache queue' (and 'b1cache queue --failed')"
+        case .invalidExport: "import the complete file that 'b1cache sign-out --export-pending' wrote"
+        case .otherAccount:
+            "import them into a cache of their own account ('b1cache sign-out', then sign in as that account)"
         }
     }
 }

@@ -67,24 +67,37 @@ extension WriteQueue {
 }
 
 extension WriteQueue {
-    /// Moves a failed write back into `queue/` under its original name (so it keeps its place in the order), with
-    /// its attempts and backoff reset. The copy is durable before the failed file goes.
+    /// Puts a failed write back into `queue/` at its place in the order (its file name keeps its time and sequence),
+    /// with its attempts and backoff reset, **under a new id**. The server's answer to the old id was final (a
+    /// rejection is replayed for it forever), so the write is sent again as `<first id>-r<N>`, listing every id it
+    /// was sent under in `retryOf`; the server answers it as a duplicate if any of those was applied, so a retry
+    /// is still applied at most once (docs/PROTOCOL.md, "Retrying a rejected write").
+    ///
+    /// The new id is derived, not random: a retry killed after the queue copy is durable but before the failed file
+    /// goes leaves both, and running it again rewrites the same queue file instead of queueing a second copy.
     public func retryFailed(id: String) throws -> PendingWrite {
         let found = try find(id: id)
         guard found.place == .failed else {
             throw QueueError.invalidField(field: "ID", reason: "'\(id)' is pending, not failed")
         }
-        guard var write = found.write else { throw found.problem ?? QueueError.writeNotFound(id: id) }
+        guard let failed = found.write else { throw found.problem ?? QueueError.writeNotFound(id: id) }
+        guard failed.retryOf.count < PendingWrite.maximumRetries, let name = found.entry.name else {
+            throw QueueError.invalidField(field: "ID", reason: "'\(id)' was retried \(failed.retryOf.count) times "
+                                              + "already; drop it and queue the change again")
+        }
+        var write = failed
+        write.retryOf = failed.retryOf + [failed.id]
+        write.id = "\(failed.retryOf.first ?? failed.id)-r\(write.retryOf.count)"
         write.attempts = 0
         write.nextAttemptAt = nil
+        let queued = WriteFileName(microseconds: name.microseconds, sequence: name.sequence, id: write.id)
         do {
             try CacheRoot.prepare(paths)
-            try DurableFile.write(write.encoded(), to: paths.queued(found.entry.fileName), staging: paths.queueStaging)
+            try DurableFile.write(write.encoded(), to: paths.queued(queued.fileName), staging: paths.queueStaging)
             try DurableFile.remove(found.entry.url)
         } catch { throw StoreError.from(error, writing: paths.queue) }
         return write
     }
-
     /// Retries every readable failed write.
     public func retryAllFailed() throws -> [PendingWrite] {
         try list(.failed).compactMap(\.write).map { try retryFailed(id: $0.id) }

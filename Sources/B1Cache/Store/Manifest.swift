@@ -14,7 +14,10 @@ public struct Account: Sendable, Equatable, CustomStringConvertible {
         self.email = email
     }
 
-    public var description: String { "\(email) (\(orgId))" }
+    public var description: String { email.isEmpty ? "organisation \(orgId) (user \(userId))" : "\(email) (\(orgId))" }
+
+    /// The same organisation and user (the email may change; it is not the account's identity).
+    public func isSame(as other: Account) -> Bool { orgId == other.orgId && userId == other.userId }
 
     var json: JSONValue {
         var object = otherMembers

@@ -25,6 +25,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownCollection(name: String)
     /// No item with this id in the collection.
     case itemNotFound(collection: String, id: String)
+    /// The folder given as the cache holds entries b1cache never makes, so it will not `action` it.
+    case notACache(path: String, entries: [String], action: String)
+    /// There is no cache at the path (missing, or an empty folder).
+    case noCache(path: String, empty: Bool)
 
     public var description: String {
         switch self {
@@ -50,6 +54,11 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             "there is no collection named '\(name)'"
         case .itemNotFound(let collection, let id):
             "no item with id '\(id)' in \(collection)"
+        case .notACache(let path, let entries, let action):
+            "\(path) is not a b1cache cache, so b1cache will not \(action) it: it holds "
+                + Self.named(entries) + ", which b1cache never makes; nothing was changed"
+        case .noCache(let path, let empty):
+            empty ? "there is no cache at \(path): the folder is empty" : "there is no cache at \(path): it does not exist"
         }
     }
 
@@ -72,7 +81,21 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unreadable, .writeFailed: "check the folder's permissions and free space, then try again"
         case .unknownCollection: "collections are: \(CollectionName.namesList)"
         case .itemNotFound: "list the ids with 'b1cache show COLLECTION | jq -r .id'"
+        case .notACache(_, let entries, _) where entries.count == 1:
+            "check --cache-dir and B1CACHE_DIR ('b1cache path' prints the folder in use); if it is a cache, move "
+                + "'\(entries[0])' out of it (a copy of a cache made into an existing folder sits one level down)"
+        case .notACache:
+            "check --cache-dir and B1CACHE_DIR ('b1cache path' prints the folder in use); a cache holds only "
+                + "manifest.json, collections/, queue/, failed/, history.jsonl, quarantine/ and flush.lock/"
+        case .noCache: "check --cache-dir and B1CACHE_DIR ('b1cache path' prints the folder in use)"
         }
+    }
+
+    /// `'a', 'b/', 'c' and 4 more`, for naming what a folder holds.
+    private static func named(_ entries: [String]) -> String {
+        let shown = entries.prefix(3).map { "'" + $0 + "'" }
+        let more = entries.count > 3 ? " and \(entries.count - 3) more" : ""
+        return shown.joined(separator: ", ") + more
     }
 
     /// True for `queue/`, `failed/` and the files in them.

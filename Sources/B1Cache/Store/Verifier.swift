@@ -32,9 +32,23 @@ public struct Verifier {
         self.lockRepair = lockRepair
     }
 
+    /// - Throws: `StoreError.noCache` when the root is missing or empty (there is nothing that restore would take);
+    ///   with `repair`, `StoreError.notACache` for a folder holding entries b1cache does not make (nothing is
+    ///   changed: a home or project folder given by mistake must not have its files moved or re-moded).
     public func run() throws -> [VerifyProblem] {
-        guard try CacheRoot.check(paths.root) else { return [] }
         var problems: [VerifyProblem] = []
+        switch try repair ? CacheFolder.requireCache(paths, toAct: "repair") : CacheFolder.classify(paths) {
+        case .missing: throw StoreError.noCache(path: paths.root.path, empty: false)
+        case .empty: throw StoreError.noCache(path: paths.root.path, empty: true)
+        case .cache: break
+        case .foreign(let entries):
+            problems += entries.map { entry in
+                VerifyProblem(kind: .unexpectedFile, path: paths.root.path + "/" + entry,  // a folder keeps its slash
+                              detail: "not something b1cache makes: this folder may not be a cache (a copy made "
+                                  + "into an existing folder sits one level down)")
+            }
+        }
+        problems += try checkRootMode()
         problems += try checkLinksAndModes()
         problems += try checkTemps()
         problems += try checkWriteFiles(.pending)
@@ -51,11 +65,27 @@ public struct Verifier {
 
     // MARK: Checks
 
+    /// The root itself is 0700 (a plain `cp -r` or `mkdir` leaves it 0755, readable by every user).
+    private func checkRootMode() throws -> [VerifyProblem] {
+        guard let status = try CacheRoot.statusOf(paths.root),
+              status.mode & 0o777 != DurableFile.directoryMode else { return [] }
+        var problem = VerifyProblem(kind: .wrongMode, path: paths.root.path,
+                                    detail: "mode \(String(status.mode & 0o777, radix: 8)), expected 700")
+        if repair {
+            do { try System.setMode(paths.root.path, mode_t(DurableFile.directoryMode)) } catch {
+                throw StoreError.from(error, writing: paths.root)
+            }
+            problem.repair = "mode set to 700"
+        }
+        return [problem]
+    }
+
     private func checkLinksAndModes() throws -> [VerifyProblem] {
         var problems: [VerifyProblem] = []
         var folders = [paths.root]
         while let folder = folders.popLast() {
-            for name in try names(in: folder) {
+            // At the root only what b1cache makes is walked: anything else was reported above, never entered.
+            for name in try names(in: folder) where folder != paths.root || CacheFolder.isOwnEntry(name, of: paths) {
                 let url = folder.appendingPathComponent(name)
                 guard let status = try CacheRoot.statusOf(url) else { continue }
                 if status.isSymbolicLink {

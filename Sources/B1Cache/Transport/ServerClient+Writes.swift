@@ -4,12 +4,30 @@ import Foundation
 public enum WriteOutcome: Sendable, Equatable {
     /// Applied now, or earlier (a duplicate of an id the server already applied): the entities are the new state.
     case applied(collection: String?, entities: [JSONValue], duplicate: Bool)
-    /// Refused for good (409, 422, other 4xx): retrying the same write cannot succeed.
-    case rejected(message: String)
+    /// Refused for good (409, 422, other 4xx): retrying the same write cannot succeed. `current` is the state of the
+    /// items it was about as the server has them now, when the server sent it (on a 404 or 409).
+    case rejected(message: String, current: CurrentItems?)
     /// Could not be applied now (5xx, 429, 408, no answer): try again later, keeping order.
     case transient(message: String, retryAfter: TimeInterval?)
     /// The server stopped before this write; it was not looked at.
     case notAttempted
+}
+
+/// The server's current state of the items a rejected write was about: `entities` replace the cached items,
+/// `deleted` ids no longer exist (PROTOCOL.md, "A rejection refreshes its items").
+public struct CurrentItems: Sendable, Equatable {
+    public var collection: String
+    public var entities: [JSONValue]
+    public var deleted: [String]
+
+    /// The members of a rejection that carry it; nil when the server sent none.
+    static func of(_ answer: JSONValue) -> CurrentItems? {
+        guard let collection = answer["collection"]?.stringValue, let entities = answer["entities"]?.arrayValue else {
+            return nil
+        }
+        return CurrentItems(collection: collection, entities: entities,
+                            deleted: answer["deleted"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+    }
 }
 
 extension ServerClient {
@@ -62,7 +80,9 @@ extension ServerClient {
             body: Data(JSONWriter.compactString(write.json).utf8)))
         if let transient = try Self.transientOrThrow(response, path: path) { return transient }
         guard (200..<300).contains(response.status) else {
-            return .rejected(message: "\(response.status) \(Self.errorMessage(response))")
+            let answer = try? JSONParser.parse(response.body)  // a rejection without a JSON body is still a rejection
+            return .rejected(message: "\(response.status) \(Self.errorMessage(response))",
+                             current: answer.flatMap(CurrentItems.of))
         }
         let body = try Self.parse(response, path: path)
         guard body["id"]?.stringValue == write.id else {
@@ -90,7 +110,7 @@ extension ServerClient {
             let error = result["error"]
             let code = error?["httpStatus"]?.intValue.map(String.init) ?? "rejected"
             let message = [error?["code"]?.stringValue, error?["message"]?.stringValue].compactMap { $0 }.joined(separator: ": ")
-            return .rejected(message: "\(code) \(message)")
+            return .rejected(message: "\(code) \(message)", current: CurrentItems.of(result))
         case "failed":
             let error = result["error"]
             let message = [error?["httpStatus"]?.intValue.map(String.init), error?["code"]?.stringValue,

@@ -10,6 +10,10 @@ public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
     case status(path: String, code: Int, message: String)
     /// The token belongs to another account than the cache.
     case otherAccount(cache: Account, token: Account)
+    /// Pending writes (`count` of them, the first of `writes`'s account) belong to another account than the token.
+    case writesOfOtherAccount(count: Int, writes: Account, token: Account)
+    /// Pending writes that do not name their account, in a cache whose account is unknown but which held data.
+    case writesOfUnknownAccount(count: Int, token: Account)
     /// 410: the server no longer knows the stored cursor; a full pull is needed.
     case cursorExpired(collection: String)
 
@@ -21,6 +25,13 @@ public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
         case .otherAccount(let cache, let token):
             "this cache belongs to \(cache), but the token is for \(token); nothing was sent or written"
         case .cursorExpired(let collection): "the server no longer knows the cursor of \(collection)"
+        case .writesOfOtherAccount(let count, let writes, let token):
+            "\(count) pending write\(count == 1 ? "" : "s") belong\(count == 1 ? "s" : "") to \(writes), but the token "
+                + "is for \(token); nothing was sent or written"
+        case .writesOfUnknownAccount(let count, let token):
+            "the cache's account is not known (its manifest was lost) and \(count) pending "
+                + "write\(count == 1 ? " does" : "s do") not say whose \(count == 1 ? "it is" : "they are"), so "
+                + "\(count == 1 ? "it is" : "they are") not sent under \(token); nothing was sent or written"
         }
     }
 
@@ -29,6 +40,11 @@ public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unauthorized: "get a new token (B1_TOKEN or --token-file) and try again"
         case .invalidAnswer, .status, .cursorExpired: "try again later; if it persists, report it with 'b1cache log'"
         case .otherAccount: "use the cache's own account, or 'b1cache sign-out' before using another account"
+        case .writesOfOtherAccount:
+            "flush with that account's token, or export them with 'b1cache sign-out --export-pending FILE'"
+        case .writesOfUnknownAccount:
+            "save them with 'b1cache sign-out --export-pending FILE', check they are this account's, then queue "
+                + "them again with 'b1cache enqueue --batch FILE' and sync"
         }
     }
 }

@@ -41,7 +41,11 @@ enum EnqueueCommand: Command {
             guard arguments.positionals.isEmpty, arguments.value("--payload") == nil else {
                 throw UsageError("--batch takes the kinds from its lines; give no KIND or --payload with it")
             }
-            requests = try batchRequests(try InputSource.read(batch, what: "--batch"))
+            guard let batch = try batchRequests(try InputSource.read(batch, what: "--batch")) else {
+                if !context.json { context.terminal.line("Nothing to queue: the export holds no writes.") }
+                return .ok
+            }
+            requests = batch
         } else {
             guard arguments.positionals.count == 1 else {
                 throw UsageError(arguments.positionals.isEmpty ? "'enqueue' needs a KIND" : "'enqueue' takes one KIND",
@@ -70,25 +74,14 @@ enum EnqueueCommand: Command {
         return .ok
     }
 
-    static func batchRequests(_ data: Data) throws -> [WriteRequest] {
-        var requests: [WriteRequest] = []
-        for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let text = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            if text.isEmpty { continue }
-            let value: JSONValue
-            do { value = try JSONParser.parse(text) } catch {
-                throw QueueError.invalidBatchLine(line: index + 1, reason: "not valid JSON (\(error))")
-            }
-            guard let kind = value["kind"]?.stringValue else {
-                throw QueueError.invalidBatchLine(line: index + 1, reason: "needs a string 'kind'")
-            }
-            guard let payload = value["payload"] else {
-                throw QueueError.invalidBatchLine(line: index + 1, reason: "needs a 'payload' object")
-            }
-            requests.append(WriteRequest(kind: kind, payload: payload, id: value["id"]?.stringValue))
+    static func batchRequests(_ data: Data) throws -> [WriteRequest]? {
+        let batch = try WriteBatch.parse(data)
+        if batch.requests.isEmpty {
+            // An export of a cache with nothing pending is a complete round trip; an empty hand-written batch is not.
+            guard batch.isExport else { throw UsageError("the --batch input has no writes") }
+            return nil
         }
-        guard !requests.isEmpty else { throw UsageError("the --batch input has no writes") }
-        return requests
+        return batch.requests.map(\.request)
     }
 }
 

@@ -65,6 +65,7 @@ enum FlushCommand: Command {
                 terminal.warning("not sent, unreadable: \(name)", hint: Terminal.unreadableFileHint)
             }
         }
+        reportFailed(report, on: terminal)
         reportStop(report, on: terminal, json: context.json)
         return report.isComplete ? .ok : .flushIncomplete
     }
@@ -79,6 +80,15 @@ enum FlushCommand: Command {
                                + "again after its backoff (nothing the server did not acknowledge was removed)")
         } else if !json {
             terminal.line("Stopped at \(stop.id): \(stop.reason)")
+        }
+    }
+
+    /// Each write that moved to failed/, why, and what to do: it is not lost, and it is not sent again by itself.
+    static func reportFailed(_ report: FlushReport, on terminal: Terminal) {
+        for id in report.movedToFailed {
+            terminal.warning("write \(id) moved to failed/: \(report.failureReasons[id] ?? "refused by the server")",
+                             hint: "resolve it on BillingOne web, then 'b1cache retry \(id)' and 'b1cache flush'; "
+                                 + "or discard it with 'b1cache drop \(id)'")
         }
     }
 

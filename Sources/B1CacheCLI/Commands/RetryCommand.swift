@@ -13,6 +13,9 @@ enum RetryCommand: Command {
     The next 'b1cache flush' sends them again. Fix the cause first (e.g. on BillingOne web), or the server
     will refuse them again.
 
+    The server's answer to a write's id is final, so a retried write is sent under a new id, ID-r1 (then
+    ID-r2, …), that names the ids it was sent under before; the server applies it at most once in all.
+
     Exit codes: 0 done; 2 no such failed write.
     """
 
@@ -24,7 +27,10 @@ enum RetryCommand: Command {
         }
         let queue = WriteQueue(paths: context.paths)
         let moved = try all ? queue.retryAllFailed() : [queue.retryFailed(id: positionals[0])]
-        for write in moved { context.terminal.line("Back in the queue: \(write.kind.rawValue) \(write.id)") }
+        for write in moved {
+            let previous = write.retryOf.last.map { " (retry of \($0))" } ?? ""
+            context.terminal.line("Back in the queue: \(write.kind.rawValue) \(write.id)\(previous)")
+        }
         if moved.isEmpty { context.terminal.line("No failed writes.") }
         return .ok
     }

@@ -70,7 +70,10 @@ enum SyncCommand: Command {
         } else {
             terminal.line(summary(report, elapsed: elapsed))
         }
-        if let flush = report.flush { FlushCommand.reportStop(flush, on: terminal, json: true) }
+        if let flush = report.flush {
+            FlushCommand.reportStop(flush, on: terminal, json: true)
+            FlushCommand.reportFailed(flush, on: terminal)
+        }
         for failure in report.failed {
             terminal.error("\(failure.collection.rawValue) was not synced: \(failure.error ?? "unknown error")",
                            hint: failure.offline ? "check the network and --server, then run 'b1cache sync' again"

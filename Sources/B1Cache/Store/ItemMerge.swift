@@ -1,6 +1,6 @@
 import Foundation
 
-/// A collection's items while pages arrive: replace by id, append new ids, remove deleted ids, keep the order of
+/// The one merge by id of cached items, for sync's pages and flush's answers: replace by id, append new ids, remove deleted ids, keep the order of
 /// the items already held. Removal leaves a hole that `result` compacts, so each page costs O(page), not
 /// O(collection).
 struct ItemMerge {
@@ -18,8 +18,11 @@ struct ItemMerge {
     }
 
     /// Applies one page: its items first, then its deleted ids (an id is in one of the two within a page).
-    mutating func apply(_ page: CollectionPage) {
-        for item in page.items {
+    mutating func apply(_ page: CollectionPage) { apply(items: page.items, deleted: page.deleted) }
+
+    /// Replaces or appends `items` by id (items without a string id are skipped), then removes `deleted` ids.
+    mutating func apply(items: [JSONValue], deleted: [String]) {
+        for item in items {
             guard let id = item["id"]?.stringValue else { continue }
             received += 1
             if let index = positions[id] {
@@ -29,7 +32,7 @@ struct ItemMerge {
                 slots.append(item)
             }
         }
-        for id in page.deleted {
+        for id in deleted {
             guard let index = positions.removeValue(forKey: id) else { continue }
             slots[index] = nil
             removed += 1
