@@ -54,7 +54,9 @@ public enum CLI {
             return ExitCode.ok.rawValue
         }
         guard let command = commands.first(where: { $0.name == first }) else {
-            terminal.error("unknown command '\(first)'", hint: "run 'b1cache --help' for the list of commands")
+            let message = "unknown command '\(first)'", hint = "run 'b1cache --help' for the list of commands"
+            terminal.error(message, hint: hint)
+            if arguments.contains("--json") { terminal.line(JSONWriter.compactString(errorJSON(message, hint, .usage))) }
             return ExitCode.usage.rawValue
         }
         let words = Array(arguments.dropFirst())
@@ -75,8 +77,16 @@ public enum CLI {
         } catch {
             let (message, hint, code) = describe(error)
             terminal.error(message, hint: hint)
+            // A script piping --json into jq gets an object naming the failure, not an empty stdout.
+            if words.contains("--json") { terminal.line(JSONWriter.compactString(errorJSON(message, hint, code))) }
             return code.rawValue
         }
+    }
+
+    /// `{"error": {"code", "message", "hint", "exitStatus"}}`, what a failing `--json` command prints on stdout.
+    static func errorJSON(_ message: String, _ hint: String, _ code: ExitCode) -> JSONValue {
+        ["error": ["code": .string(code.name), "message": .string(message), "hint": .optionalString(hint.isEmpty ? nil : hint),
+                   "exitStatus": .integer(Int(code.rawValue))]]
     }
 
     /// The sentence, hint and exit code for an error that reached the top.

@@ -10,3 +10,20 @@ public enum ExitCode: Int32, Sendable {
     case refused = 7
     case corrupt = 8
 }
+
+extension ExitCode {
+    /// The stable name of the code, as `--json` errors carry it (`error.code`, docs/JSON.md).
+    var name: String {
+        switch self {
+        case .ok: "ok"
+        case .failure: "failure"
+        case .usage: "usage"
+        case .flushIncomplete: "flush-incomplete"
+        case .offline: "offline"
+        case .unauthorized: "unauthorized"
+        case .busy: "busy"
+        case .refused: "refused"
+        case .corrupt: "corrupt"
+        }
+    }
+}

@@ -84,22 +84,16 @@ public struct Flusher: Sendable {
         var report = FlushReport()
         try CacheRoot.prepare(paths)
         let queue = WriteQueue(paths: paths)
-        var writes: [(write: PendingWrite, entry: QueueEntry)] = []
-        for listed in try queue.list(.pending) {
-            if let write = listed.write { writes.append((write, listed.entry)) } else { report.unreadable.append(listed.entry.fileName) }
-        }
-        do { _ = try await client.claim(paths, pending: writes.map(\.write)) } catch let error as TransportError where error.isOffline {
+        let listed = try queue.list(.pending)
+        do { _ = try await client.claim(paths, pending: listed.compactMap(\.write)) } catch let error as TransportError where error.isOffline {
             throw FlushError.offline(reason: error.description)
         }
-        guard !writes.isEmpty else { return report }
-        var eligible = writes
-        if let index = writes.firstIndex(where: { !options.ignoreBackoff && ($0.write.nextAttemptAt.map { $0 > now } ?? false) }) {
-            // Order is kept: a write waiting for its backoff holds back every write after it.
-            let waiting = writes[index].write
-            report.stoppedAt = (waiting.id, "waiting until \(Timestamp.string(waiting.nextAttemptAt ?? now)) (backoff)")
-            eligible = Array(writes[..<index])
+        let plan = FlushPlan(listed, options: options, now: now)
+        report.unreadable = plan.unreadable
+        if let held = plan.heldBack {
+            report.stoppedAt = (held.write.id, "waiting until \(Timestamp.string(held.until)) (backoff)")
         }
-        if let maximum = options.maximumWrites { eligible = Array(eligible.prefix(maximum)) }
+        let eligible = plan.writes
         let total = eligible.count
         let loaded = LoadedEnvelopes(store: CacheStore(paths: paths))
         var done = 0

@@ -115,7 +115,9 @@ extension ServerClient {
             let error = result["error"]
             let message = [error?["httpStatus"]?.intValue.map(String.init), error?["code"]?.stringValue,
                            error?["message"]?.stringValue].compactMap { $0 }.joined(separator: " ")
-            return .transient(message: message.isEmpty ? "failed" : message, retryAfter: nil)
+            // A batch result's own retryAfter is honoured as a Retry-After header would be.
+            let retryAfter = error?["retryAfter"]?.doubleValue.flatMap { $0 >= 0 && $0 <= 86_400 ? $0 : nil }
+            return .transient(message: message.isEmpty ? "failed" : message, retryAfter: retryAfter)
         case "not-attempted":
             return .notAttempted
         default:

@@ -38,17 +38,12 @@ enum BackupCommand: Command {
             terminal.line(JSONWriter.compactString([
                 "destination": .string(result.destination.path), "files": .integer(result.files),
                 "bytes": .integer(Int(result.bytes)), "skipped": .array(result.skipped.map { .string($0) }),
-                "problems": .array(result.problems.map { problem in
-                    ["kind": .string(problem.kind.rawValue), "path": .string(problem.path),
-                     "detail": .string(problem.detail)]
-                }),
+                "problems": .array(result.problems.map(VerifyCommand.json)),
             ]))
         } else {
             terminal.line("Backed up \(context.paths.root.path) to \(result.destination.path): \(result.files) files, "
                           + "\(Format.bytes(result.bytes)).")
-            for problem in result.problems {
-                terminal.line("\(terminal.paint(problem.kind.rawValue, .red))  \(problem.path): \(problem.detail)")
-            }
+            for problem in result.problems { VerifyCommand.print(problem, on: terminal) }
         }
         for skipped in result.skipped { terminal.warning("not copied: \(skipped)") }
         guard result.problems.isEmpty else {

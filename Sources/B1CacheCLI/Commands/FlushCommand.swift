@@ -113,24 +113,26 @@ enum FlushCommand: Command {
         return .object(object)
     }
 
+    /// The real flush's own plan (`FlushPlan`), printed: same order, backoff hold and `--max`; nothing is sent.
     static func dryRun(_ context: CommandContext, options: FlushOptions) throws -> ExitCode {
-        var writes: [PendingWrite] = []
-        for listed in try WriteQueue(paths: context.paths).list(.pending) {
-            guard let write = listed.write else {
-                // As the real flush would: skip it, and say so.
-                let problem = listed.problem?.description ?? listed.entry.url.path
-                context.terminal.warning("would not send, unreadable: \(problem)", hint: Terminal.unreadableFileHint)
-                continue
-            }
-            writes.append(write)
+        let listed = try WriteQueue(paths: context.paths).list(.pending)
+        for item in listed where item.write == nil {
+            // As the real flush would: skip it, and say so.
+            let problem = item.problem?.description ?? item.entry.url.path
+            context.terminal.warning("would not send, unreadable: \(problem)", hint: Terminal.unreadableFileHint)
         }
-        if let maximum = options.maximumWrites { writes = Array(writes.prefix(maximum)) }
-        for (index, write) in writes.enumerated() {
-            let waiting = write.nextAttemptAt.map { $0 > Date() && !options.ignoreBackoff } ?? false
-            context.terminal.line("batch \(index / options.batchSize + 1)  \(write.id)  \(write.kind.rawValue)"
-                                  + (waiting ? "  (waiting for backoff until \(Timestamp.string(write.nextAttemptAt ?? Date())))" : ""))
+        let plan = FlushPlan(listed, options: options)
+        for (number, batch) in plan.batches.enumerated() {
+            for write in batch { context.terminal.line("batch \(number + 1)  \(write.id)  \(write.kind.rawValue)") }
         }
-        context.terminal.line("Would send \(writes.count) write\(writes.count == 1 ? "" : "s"); nothing was sent.")
+        let count = plan.writes.count
+        context.terminal.line("Would send \(count) write\(count == 1 ? "" : "s"); nothing was sent.")
+        if let held = plan.heldBack {
+            let after = listed.compactMap(\.write).drop { $0.id != held.write.id }.count - 1
+            context.terminal.line("Held back: \(held.write.id) waits for its backoff until \(Timestamp.string(held.until))"
+                                  + (after > 0 ? ", and the \(after) write\(after == 1 ? "" : "s") after it keep their order" : "")
+                                  + " (--ignore-backoff sends now).")
+        }
         return .ok
     }
 }

@@ -60,9 +60,12 @@ enum InspectCommand: Command {
             "account": account,
             "lastSyncAllAt": .optionalDate(summary.lastSyncAllAt),
             "collections": .array(collections),
-            "pending": ["count": .integer(summary.pending.count), "oldestCreatedAt": .optionalDate(summary.oldestPendingAt)],
+            // oldestPendingAt is status's name for the same time; oldestCreatedAt stays readable for one release.
+            "pending": ["count": .integer(summary.pending.count), "oldestPendingAt": .optionalDate(summary.oldestPendingAt),
+                        "oldestCreatedAt": .optionalDate(summary.oldestPendingAt)],
             "failed": ["count": .integer(summary.failedCount)],
-            "lock": ["held": .bool(summary.lockHeld), "owner": summary.lockOwner ?? .null],
+            "lock": ["held": .bool(summary.lockHeld), "owner": summary.lockOwner ?? .null,
+                     "command": summary.lockHeld ? .string(summary.lockOwner?["command"]?.stringValue ?? "?") : .null],
             "diskBytes": .integer(summary.diskBytes),
         ]
     }

@@ -26,17 +26,11 @@ enum VerifyCommand: Command {
         let verifier = Verifier(paths: context.paths, repair: repair, lockCheck: lockCheck, lockRepair: lockRepair)
         let problems = try verifier.run()
         if context.json {
-            for problem in problems {
-                context.terminal.line(JSONWriter.compactString(["kind": .string(problem.kind.rawValue),
-                    "path": .string(problem.path), "detail": .string(problem.detail), "repair": .optionalString(problem.repair)]))
-            }
+            for problem in problems { context.terminal.line(JSONWriter.compactString(json(problem))) }
         } else if problems.isEmpty {
             context.terminal.line("No problems found in \(context.paths.root.path).")
         } else {
-            for problem in problems {
-                context.terminal.line("\(context.terminal.paint(problem.kind.rawValue, .red))  \(problem.path): \(problem.detail)")
-                if let repair = problem.repair { context.terminal.line("  repaired: \(repair)") }
-            }
+            for problem in problems { print(problem, on: context.terminal) }
         }
         let remaining = problems.filter { $0.repair == nil }.count
         if !context.json && !problems.isEmpty {
@@ -44,6 +38,18 @@ enum VerifyCommand: Command {
                                          : "\(problems.count) problem\(problems.count == 1 ? "" : "s") found; 'b1cache verify --repair' fixes what it can.")
         }
         return remaining == 0 ? .ok : .corrupt
+    }
+
+    /// A problem as `--json` prints it (verify and backup alike): `{"detail","kind","path","repair"}`.
+    static func json(_ problem: VerifyProblem) -> JSONValue {
+        ["kind": .string(problem.kind.rawValue), "path": .string(problem.path), "detail": .string(problem.detail),
+         "repair": .optionalString(problem.repair)]
+    }
+
+    /// A problem as a line for people (verify and backup alike), with what --repair did under it.
+    static func print(_ problem: VerifyProblem, on terminal: Terminal) {
+        terminal.line("\(terminal.paint(problem.kind.rawValue, .red))  \(problem.path): \(problem.detail)")
+        if let repair = problem.repair { terminal.line("  repaired: \(repair)") }
     }
 
     /// A lock left by a process that is gone counts as a problem (the next flush breaks it by itself).
