@@ -1,0 +1,167 @@
+import Foundation
+import Synchronization
+
+/// One cache folder, as an app (or the `b1cache` command) holds it for its lifetime: the top floor of the
+/// library. Every whole-cache operation is a method here, and each takes the cache lock itself when it needs it
+/// (flush, sync, sign-out, backup, restore, a verify that repairs), with one policy for a lock someone else holds:
+/// `Busy.fail` (`LockError.busy` at once) or `Busy.wait`.
+///
+/// ```swift
+/// let cache = try Cache.open(CachePaths(root: support.appendingPathComponent("billingone")))
+/// let invoices = try cache.items(of: .invoices, withPending: true)?.items ?? []   // what the user did offline, shown
+/// try cache.enqueue(WriteRequest(kind: "missed-billing.action",
+///                                payload: ["itemId": "mb_f3rqrj23s7", "action": "snooze",
+///                                          "snoozeUntil": "2027-02-01T00:00:00Z"]))
+/// let client = ServerClient(transport: .live(baseURL: server, token: token))
+/// let report = try await cache.flush(client: client)        // in order, once each; takes the lock
+/// let status = try cache.status()                            // pending, failed, stale, lock: for a SyncIndicator
+/// ```
+///
+/// Reads never take the lock: every file is replaced by an atomic rename, so a reader sees a whole file.
+/// - Important: every method blocks on disk (and `flush`/`sync` on the network); call them off the main thread.
+public final class Cache: Sendable {
+    /// What to do when another process holds the cache lock.
+    public enum Busy: Sendable {
+        /// Throw `LockError.busy` at once (the CLI's exit 6).
+        case fail
+        /// Wait until the lock is free (or stale, which is broken).
+        case wait
+
+        var waits: Bool { self == .wait }
+    }
+
+    public let paths: CachePaths
+    /// One enqueuer for the handle's lifetime, so each enqueue reuses what it learned of the queue and targets.
+    private let enqueuer: Mutex<Enqueuer>
+
+    private init(paths: CachePaths) {
+        self.paths = paths
+        enqueuer = Mutex(Enqueuer(paths: paths))
+    }
+
+    /// Opens the cache at `paths` (the folder need not exist yet: the first sync or enqueue creates it). Checks the
+    /// root once (never a symbolic link, never another user's) and finishes a sign-out or restore that was killed.
+    /// - Throws: `StoreError` for an unsafe root, or when an interrupted operation cannot be finished.
+    public static func open(_ paths: CachePaths) throws -> Cache {
+        try CacheRoot.check(paths.root)
+        try CacheRoot.finishInterrupted(paths)
+        return Cache(paths: paths)
+    }
+
+    // MARK: Reading (no lock)
+
+    /// What `inspect` shows, from the manifest and listings only (never an envelope).
+    public func summary(now: Date = Date(), staleAfter: TimeInterval = Manifest.defaultStaleAfter) throws -> CacheSummary {
+        try CacheSummary.load(paths: paths, now: now, staleAfter: staleAfter)
+    }
+
+    /// What `status` shows; never writes, and a corrupt manifest does not throw (see `CacheStatus.manifestProblem`).
+    public func status(now: Date = Date(), staleAfter: TimeInterval = Manifest.defaultStaleAfter) throws -> CacheStatus {
+        try CacheStatus.load(paths: paths, now: now, staleAfter: staleAfter)
+    }
+
+    /// The items of a collection and the write files that could not be overlaid.
+    public struct Items: Sendable {
+        public var items: [JSONValue]
+        /// With `withPending`: pending write files that could not be read, so their effect is not shown.
+        public var unreadableWrites: [StoreError]
+    }
+
+    /// The cached items of `collection`, or nil when it was never synced. With `withPending`, the pending writes'
+    /// local effects are applied to copies and each touched item is marked `_pending` (SPEC §5).
+    /// - Important: reads and parses the whole envelope.
+    public func items(of collection: CollectionName, withPending: Bool = false) throws -> Items? {
+        guard let envelope = try CacheStore(paths: paths).envelope(for: collection) else { return nil }
+        guard withPending else { return Items(items: envelope.items, unreadableWrites: []) }
+        var writes: [PendingWrite] = []
+        var unreadable: [StoreError] = []
+        for listed in try WriteQueue(paths: paths).list(.pending) {
+            if let write = listed.write { writes.append(write) } else if let problem = listed.problem { unreadable.append(problem) }
+        }
+        return Items(items: PendingOverlay.apply(writes, to: envelope.items, collection: collection),
+                     unreadableWrites: unreadable)
+    }
+
+    /// The write files of `queue/` (or `failed/`) in flush order, each readable or with its problem.
+    public func writes(_ place: WriteQueue.Place = .pending) throws -> [WriteQueue.Listed] {
+        try WriteQueue(paths: paths).list(place)
+    }
+
+    /// The flush history (`history.jsonl`), oldest first, and how many lines were not entries.
+    public func history() throws -> (entries: [JSONValue], skippedLines: Int) { try History(paths: paths).read() }
+
+    /// What the next `flush` with these options would send, in order (no lock, nothing sent).
+    public func flushPlan(options: FlushOptions = FlushOptions(), now: Date = Date()) throws -> FlushPlan {
+        FlushPlan(try WriteQueue(paths: paths).list(.pending), options: options, now: now)
+    }
+
+    // MARK: Writes (no lock: enqueue, retry and drop are atomic renames)
+
+    /// Validates and queues writes, all or none (SPEC §5). Enqueue never takes the lock.
+    /// - Throws: `QueueError` for bad input (nothing written); `StoreError` when the disk refuses.
+    @discardableResult
+    public func enqueue(_ requests: [WriteRequest]) throws -> [EnqueueResult] {
+        try enqueuer.withLock { try $0.enqueueBatch(requests) }
+    }
+
+    /// Queues one write; see `enqueue(_:)`.
+    @discardableResult
+    public func enqueue(_ request: WriteRequest) throws -> EnqueueResult {
+        try enqueuer.withLock { try $0.enqueue(request) }
+    }
+
+    /// Puts a failed write back in the queue under a new id (`WriteQueue.retryFailed`).
+    public func retry(id: String) throws -> PendingWrite { try WriteQueue(paths: paths).retryFailed(id: id) }
+
+    /// Puts every readable failed write back in the queue.
+    public func retryAll() throws -> [PendingWrite] { try WriteQueue(paths: paths).retryAllFailed() }
+
+    /// Discards a pending or failed write on purpose.
+    @discardableResult
+    public func drop(id: String) throws -> WriteQueue.Listed { try WriteQueue(paths: paths).drop(id: id) }
+
+    // MARK: Operations that take the lock
+
+    /// Sends the pending writes in order (SPEC §7), under the cache lock.
+    /// - Throws: `LockError.busy` (with `.fail`), and what `Flusher.run` throws.
+    public func flush(client: ServerClient, options: FlushOptions = FlushOptions(), busy: Busy = .fail,
+                      progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> FlushReport {
+        let flusher = Flusher(paths: paths, client: client, options: options, progress: progress)
+        return try await CacheLock(paths: paths, command: "flush").withLock(wait: busy.waits) { try await flusher.run() }
+    }
+
+    /// Flushes (unless `options.flushFirst` is off), then pulls the collections (SPEC §8), under the cache lock.
+    /// The first sync creates the folder (the lock lives in it).
+    public func sync(client: ServerClient, options: SyncOptions = SyncOptions(), busy: Busy = .fail,
+                     progress: (@Sendable (SyncEvent) -> Void)? = nil,
+                     flushProgress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> SyncReport {
+        var syncer = Syncer(paths: paths, client: client, options: options, progress: progress)
+        syncer.flushProgress = flushProgress
+        try CacheRoot.prepare(paths)
+        return try await CacheLock(paths: paths, command: "sync").withLock(wait: busy.waits) { [syncer] in
+            try await syncer.run()
+        }
+    }
+
+    /// Checks every file; with `repair`, puts right what can be put right without losing data, a stale lock
+    /// included (a folder that is not a cache is refused: `StoreError.notACache`).
+    public func verify(repair: Bool = false) throws -> [VerifyProblem] {
+        try Verifier(paths: paths, repair: repair, lockCheck: { try CacheLock.staleDescription(paths: $0) },
+                     lockRepair: { try CacheLock.breakIfStale(paths: $0, keeping: $1) }).run()
+    }
+
+    /// A consistent, verified copy of the cache at `destination`, made under the lock.
+    public func backup(to destination: URL, busy: Busy = .fail) throws -> Backup.Result {
+        try Backup.run(paths: paths, to: destination, wait: busy.waits)
+    }
+
+    /// Replaces the cache with a verified copy of `source` (refused over pending or failed writes unless `force`).
+    public func restore(from source: URL, force: Bool = false, busy: Busy = .fail) throws -> Restore.Result {
+        try Restore.run(paths: paths, from: source, force: force, wait: busy.waits)
+    }
+
+    /// Wipes the cache (refused over pending or failed writes unless `force` or an export), under the lock.
+    public func signOut(force: Bool = false, export: SignOut.Export? = nil, busy: Busy = .fail) throws -> SignOut.Result {
+        try SignOut.run(paths: paths, force: force, export: export, wait: busy.waits)
+    }
+}
