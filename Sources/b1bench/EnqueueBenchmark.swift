@@ -110,24 +110,15 @@ enum EnqueueBenchmark: Benchmark {
                    lastTenth: (min(tenth, count), stamps[count] - stamps[max(0, count - tenth)]))
     }
 
-    /// The writes of a JSON-lines file (blank lines skipped), as `b1cache enqueue --batch` reads them.
+    /// The writes of a JSON-lines file, read by the library as `b1cache enqueue --batch` reads them.
     private static func readRequests(_ file: URL) throws -> [WriteRequest] {
         let data: Data
         do { data = try Data(contentsOf: file) } catch {
             throw BenchError.file(path: file.path, reason: "cannot be read (\(error.localizedDescription))")
         }
-        var requests: [WriteRequest] = []
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        for (index, line) in lines.enumerated() {
-            guard !line.allSatisfy(\.isWhitespace) else { continue }
-            let value: JSONValue
-            do { value = try JSONParser.parse(String(line)) } catch {
-                throw BenchError.file(path: file.path, reason: "line \(index + 1) is not JSON (\(error))")
-            }
-            guard let kind = value["kind"]?.stringValue, let payload = value["payload"] else {
-                throw BenchError.file(path: file.path, reason: "line \(index + 1) needs a string kind and a payload")
-            }
-            requests.append(WriteRequest(kind: kind, payload: payload))
+        let requests: [WriteRequest]
+        do { requests = try WriteBatch.parse(data).requests.map(\.request) } catch {
+            throw BenchError.file(path: file.path, reason: "\(error)")
         }
         guard !requests.isEmpty else { throw BenchError.file(path: file.path, reason: "holds no writes") }
         return requests

@@ -18,8 +18,7 @@ extension Restore {
             do {
                 if try CacheRoot.statusOf(paths.root) == nil {
                     let replacement = try CacheRoot.statusOf(staging) != nil ? staging : aside
-                    try System.renameItem(replacement.path, paths.root.path)
-                    try System.fsyncDirectory(parent.path)
+                    try DurableFile.move(replacement, to: paths.root)
                 }
                 if try CacheRoot.statusOf(aside) != nil { try FileManager.default.removeItem(at: aside) }
             } catch {

@@ -17,17 +17,11 @@ enum Staging {
     /// so the rename survives a crash. On failure the copy is removed and `destination` is unchanged.
     static func moveIntoPlace(_ staging: URL, at destination: URL) throws {
         do {
-            try System.renameItem(staging.path, destination.path)
+            try DurableFile.move(staging, to: destination)
         } catch {
-            discard(staging)
+            discard(staging)  // gone already when the rename went through and only the fsync failed
             throw StoreError.from(error, writing: destination)
         }
-        try fsyncParent(of: destination)
-    }
-
-    static func fsyncParent(of url: URL) throws {
-        let parent = url.deletingLastPathComponent()
-        do { try System.fsyncDirectory(parent.path) } catch { throw StoreError.from(error, writing: parent) }
     }
 
     /// Removes a copy that will not be used. A failure leaves it for the next run's sweep, so it is not reported.

@@ -105,8 +105,7 @@ public enum SignOut {
         }
         let aside = paths.signOutAside()
         do {
-            try System.renameItem(paths.root.path, aside.path)
-            try System.fsyncDirectory(paths.root.deletingLastPathComponent().path)
+            try DurableFile.move(paths.root, to: aside)
         } catch {
             throw StoreError.from(error, writing: paths.root)
         }

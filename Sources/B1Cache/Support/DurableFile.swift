@@ -63,11 +63,14 @@ public enum DurableFile {
         try System.fsyncDirectory(url.deletingLastPathComponent().path)
     }
 
-    /// Moves a file to another folder durably (rename, then fsync both folders).
+    /// Moves a file or a whole folder durably: one rename, then an fsync of the destination's folder and, when it
+    /// is another one, of the source's, so the rename survives power loss (sign-out's and restore's swaps of the
+    /// root, quarantine, a backup renamed into place).
     public static func move(_ source: URL, to destination: URL) throws {
         try System.renameItem(source.path, destination.path)
-        try System.fsyncDirectory(destination.deletingLastPathComponent().path)
-        try System.fsyncDirectory(source.deletingLastPathComponent().path)
+        let from = source.deletingLastPathComponent().path, to = destination.deletingLastPathComponent().path
+        try System.fsyncDirectory(to)
+        if from != to { try System.fsyncDirectory(from) }
     }
 
     private static func writeTemp(_ data: Data, in folder: URL, name: String) throws -> URL {
