@@ -54,7 +54,9 @@ public enum CLI {
             return ExitCode.ok.rawValue
         }
         guard let command = commands.first(where: { $0.name == first }) else {
-            terminal.error("unknown command '\(first)'", hint: "run 'b1cache --help' for the list of commands")
+            let guess = Spelling.closest(to: first, among: commands.map { $0.name })
+            terminal.error("unknown command '\(first)'" + (guess.map { "; did you mean '\($0)'?" } ?? ""),
+                           hint: "run 'b1cache --help' for the list of commands")
             return ExitCode.usage.rawValue
         }
         let words = Array(arguments.dropFirst())
