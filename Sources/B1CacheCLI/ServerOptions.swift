@@ -17,7 +17,8 @@ enum ServerOptions {
             }
             token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard !token.isEmpty else {
-                throw UsageError("--token-file: \(file) is empty", hint: "put the token in it (one line), or set B1_TOKEN")
+                throw UsageError("--token-file: \(file) is empty",
+                                 hint: "put the token in it (one line), or set B1_TOKEN")
             }
         } else {
             token = context.environment["B1_TOKEN"] ?? ""

@@ -116,7 +116,8 @@ public struct Flusher: Sendable {
                 case .transient(let message, let retryAfter):
                     var write = attempted(item.write, error: message, now: now)
                     if write.attempts >= options.maximumAttempts {
-                        write.lastError = "\(WriteLimits.truncatedError(message)) (gave up after \(write.attempts) attempts)"
+                        let gaveUp = " (gave up after \(write.attempts) attempts)"
+                        write.lastError = WriteLimits.truncatedError(message) + gaveUp
                         resolved.failures.append((write, item.entry))
                         continue writesOfBatch
                     }

@@ -159,9 +159,11 @@ public final class Enqueuer {
         let bytes = probe.encoded().count
         guard bytes > WriteLimits.encodedWrite else { return }
         // Name the member that takes the most room in the file (pretty-printed, as written).
-        let largest = payload.members.max { JSONWriter.prettyData($0.value).count < JSONWriter.prettyData($1.value).count }
-        throw QueueError.invalidField(field: largest?.key ?? "payload", reason: "makes the write \(bytes) bytes encoded; "
-                                      + "a write may have at most \(WriteLimits.encodedWrite)")
+        let largest = payload.members.max {
+            JSONWriter.prettyData($0.value).count < JSONWriter.prettyData($1.value).count
+        }
+        throw QueueError.invalidField(field: largest?.key ?? "payload", reason: "makes the write \(bytes) bytes "
+                                      + "encoded; a write may have at most \(WriteLimits.encodedWrite)")
     }
 
     /// Creates the folders if needed and clears staging orphans left by crashed enqueues, once per Enqueuer.

@@ -34,7 +34,8 @@ public enum PayloadValidator {
             if action == "snooze" {
                 let until = try fields.date("snoozeUntil")
                 if let now, until <= now {
-                    throw QueueError.invalidField(field: "snoozeUntil", reason: "must be in the future; \(Timestamp.string(until)) has passed")
+                    throw QueueError.invalidField(field: "snoozeUntil",
+                                                  reason: "must be in the future; \(Timestamp.string(until)) has passed")
                 }
             } else if let value = payload["snoozeUntil"], !value.isNull {
                 throw QueueError.invalidField(field: "snoozeUntil", reason: "is only for action 'snooze'")
@@ -46,14 +47,15 @@ public enum PayloadValidator {
                 throw QueueError.invalidField(field: "itemIds", reason: "must be an array of ids, not \(ids.typeName)")
             }
             guard WriteLimits.applyItems.contains(list.count) else {
-                throw QueueError.invalidField(field: "itemIds", reason: "must hold \(WriteLimits.applyItems.lowerBound) to "
-                                              + "\(WriteLimits.applyItems.upperBound) ids, not \(list.count)")
+                let range = WriteLimits.applyItems
+                throw QueueError.invalidField(field: "itemIds", reason: "must hold \(range.lowerBound) to "
+                                              + "\(range.upperBound) ids, not \(list.count)")
             }
             var seen = Set<String>()
             for (index, element) in list.enumerated() {
                 guard let id = element.stringValue, !id.isEmpty, id.count <= WriteLimits.identifier else {
-                    throw QueueError.invalidField(field: "itemIds[\(index)]",
-                                                  reason: "must be a non-empty id of at most \(WriteLimits.identifier) characters")
+                    throw QueueError.invalidField(field: "itemIds[\(index)]", reason: "must be a non-empty id of at "
+                                                  + "most \(WriteLimits.identifier) characters")
                 }
                 guard seen.insert(id).inserted else {
                     throw QueueError.invalidField(field: "itemIds[\(index)]", reason: "repeats '\(id)'")
@@ -94,8 +96,8 @@ struct PayloadFields {
             throw QueueError.invalidField(field: prefix + field, reason: "must be a string, not \(value.typeName)")
         }
         guard !text.trimmingCharacters(in: .whitespaces).isEmpty, text.count <= WriteLimits.identifier else {
-            throw QueueError.invalidField(field: prefix + field,
-                                          reason: "must be a non-empty id of at most \(WriteLimits.identifier) characters")
+            throw QueueError.invalidField(field: prefix + field, reason: "must be a non-empty id of at most "
+                                          + "\(WriteLimits.identifier) characters")
         }
         return text
     }
@@ -116,11 +118,12 @@ struct PayloadFields {
         case .date(let date):
             return date
         case .doesNotExist:
-            throw QueueError.invalidField(field: prefix + field, reason: "is '\(text)', a date and time that does not exist "
-                                          + "(days 01 to 28, 29, 30 or 31 by month, hours 00-23, minutes and seconds 00-59)")
+            throw QueueError.invalidField(field: prefix + field, reason: "is '\(text)', a date and time that does "
+                                          + "not exist (days 01 to 28, 29, 30 or 31 by month, hours 00-23, minutes and "
+                                          + "seconds 00-59)")
         case .malformed:
-            throw QueueError.invalidField(field: prefix + field, reason: "must be an ISO 8601 date and time with a time "
-                                          + "zone, such as 2027-01-15T00:00:00Z, not '\(text)'")
+            throw QueueError.invalidField(field: prefix + field, reason: "must be an ISO 8601 date and time with a "
+                                          + "time zone, such as 2027-01-15T00:00:00Z, not '\(text)'")
         }
     }
 
@@ -132,7 +135,8 @@ struct PayloadFields {
         }
         guard number.isFinite, range.contains(number) else {
             let bounds = [range.lowerBound, range.upperBound].map { JSONWriter.compactString(.double($0)) }
-            throw QueueError.invalidField(field: prefix + field, reason: "must be between \(bounds[0]) and \(bounds[1]), not \(text)")
+            throw QueueError.invalidField(field: prefix + field,
+                                          reason: "must be between \(bounds[0]) and \(bounds[1]), not \(text)")
         }
         return number
     }
@@ -152,8 +156,8 @@ enum MappingLimits {
         try check(.object(mapping), path: "mapping", depth: 1)
         let bytes = JSONWriter.compactString(.object(mapping)).utf8.count
         guard bytes <= WriteLimits.mappingBytes else {
-            throw QueueError.invalidField(field: "mapping",
-                                          reason: "is \(bytes) bytes encoded; it may have at most \(WriteLimits.mappingBytes)")
+            throw QueueError.invalidField(field: "mapping", reason: "is \(bytes) bytes encoded; it may have at most "
+                                          + "\(WriteLimits.mappingBytes)")
         }
     }
 
@@ -167,7 +171,9 @@ enum MappingLimits {
             }
         case .array(let elements):
             try checkDepth(depth, path: path)
-            for (index, element) in elements.enumerated() { try check(element, path: "\(path)[\(index)]", depth: depth + 1) }
+            for (index, element) in elements.enumerated() {
+                try check(element, path: "\(path)[\(index)]", depth: depth + 1)
+            }
         case .object(let object):
             try checkDepth(depth, path: path)
             for member in object.members {

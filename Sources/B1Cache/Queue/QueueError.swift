@@ -31,7 +31,8 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
                 + WriteKind.namesList
         case .unknownKind(let kind, let suggestion):
             "unknown write kind '\(kind)'; "
-                + (suggestion.map { "did you mean '\($0)'?" } ?? "the kinds that can be queued offline are: \(WriteKind.namesList)")
+                + (suggestion.map { "did you mean '\($0)'?" }
+                    ?? "the kinds that can be queued offline are: \(WriteKind.namesList)")
         case .invalidField(let field, let reason): "payload field '\(field)' \(reason)"
         case .targetNotFound(let field, let id, let collection):
             "payload field '\(field)': no \(collection.rawValue) item '\(id)' in the cache"

@@ -93,9 +93,8 @@ final class QueueView {
             lastToucher[touched] = (write.id, touched == key)
         }
         if write.kind == .missedBillingApply {
-            for item in (write.payload["itemIds"]?.arrayValue ?? []).compactMap(\.stringValue) where applies[item] == nil {
-                applies[item] = write.id
-            }
+            let items = (write.payload["itemIds"]?.arrayValue ?? []).compactMap(\.stringValue)
+            for item in items where applies[item] == nil { applies[item] = write.id }
         }
     }
 }

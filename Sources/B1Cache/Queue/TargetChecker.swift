@@ -68,7 +68,9 @@ public final class TargetChecker {
         case .missedBillingAction:
             named = [("itemId", payload["itemId"]?.stringValue)]
         case .missedBillingApply:
-            named = (payload["itemIds"]?.arrayValue ?? []).enumerated().map { ("itemIds[\($0.offset)]", $0.element.stringValue) }
+            named = (payload["itemIds"]?.arrayValue ?? []).enumerated().map {
+                ("itemIds[\($0.offset)]", $0.element.stringValue)
+            }
         case .generatedInvoiceLineTax, .contractLineTax:
             return
         }

@@ -75,7 +75,9 @@ extension Timestamp {
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
         let date = Date(timeIntervalSince1970: TimeInterval(seconds) + fraction)
         // The fields must round-trip through Foundation's reading too (it reads years before 1583 as Julian).
-        guard let lenient = Timestamp.date(text), abs(lenient.timeIntervalSince(date)) < 0.001 else { return .doesNotExist }
+        guard let lenient = Timestamp.date(text), abs(lenient.timeIntervalSince(date)) < 0.001 else {
+            return .doesNotExist
+        }
         return .date(date)
     }
 
