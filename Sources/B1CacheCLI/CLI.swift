@@ -54,7 +54,9 @@ public enum CLI {
             return ExitCode.ok.rawValue
         }
         guard let command = commands.first(where: { $0.name == first }) else {
-            let message = "unknown command '\(first)'", hint = "run 'b1cache --help' for the list of commands"
+            let guess = Spelling.closest(to: first, among: commands.map { $0.name })
+            let message = "unknown command '\(first)'" + (guess.map { "; did you mean '\($0)'?" } ?? "")
+            let hint = "run 'b1cache --help' for the list of commands"
             terminal.error(message, hint: hint)
             if arguments.contains("--json") { terminal.line(JSONWriter.compactString(errorJSON(message, hint, .usage))) }
             return ExitCode.usage.rawValue

@@ -16,6 +16,10 @@ enum ServerOptions {
                 throw UsageError("--token-file: cannot read \(file)")
             }
             token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !token.isEmpty else {
+                throw UsageError("--token-file: \(file) is empty",
+                                 hint: "put the token in it (one line), or set B1_TOKEN")
+            }
         } else {
             token = context.environment["B1_TOKEN"] ?? ""
         }

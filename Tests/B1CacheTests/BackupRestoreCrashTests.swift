@@ -5,15 +5,16 @@ import Testing
 /// Backup under concurrent enqueues, and restore killed at random moments, with real processes.
 @Suite final class BackupRestoreCrashTests {
     let folder = TemporaryFolder()
-    lazy var cache: URL = (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache")
+    /// Extra open items, one per write: nothing may be queued after a pending apply of the same item.
+    lazy var cache: URL = (try? Stress.seed(withExtraItems: 60, at: folder.path("cache"))) ?? folder.path("cache")
 
     func b1cache(_ arguments: [String], root: URL? = nil) throws -> CommandResult {
         try CommandRunner.b1cache(arguments + ["--cache-dir", (root ?? cache).path])
     }
 
-    /// An apply of the sample's open item tagged with `note` (applies never replace one another).
-    static func applyPayload(_ note: String) -> String {
-        #"{"itemIds":["\#(Sample.openItem)"],"mapping":{"contractId":"\#(Sample.mappingContract)","note":"\#(note)"}}"#
+    /// An apply of extra item `item` tagged with `note` (applies never replace one another).
+    static func applyPayload(_ note: String, item: Int) -> String {
+        #"{"itemIds":["\#(Stress.extraItem(item))"],"mapping":{"contractId":"\#(Sample.mappingContract)","note":"\#(note)"}}"#
     }
 
     /// The notes of the pending writes in a cache folder.
@@ -48,7 +49,7 @@ import Testing
                 for number in 0..<perWriter {
                     let note = "w\(index)-\(String(format: "%02d", number))"
                     let result = try? CommandRunner.b1cache(["enqueue", "missed-billing.apply", "--payload",
-                                                             Self.applyPayload(note), "--cache-dir", cachePath])
+                                                             Self.applyPayload(note, item: index * perWriter + number), "--cache-dir", cachePath])
                     if result?.status != 0 { failures.set((failures.value ?? []) + [result?.errorOutput ?? "did not run"]) }
                 }
                 writersDone[index].set(true)
@@ -100,7 +101,7 @@ import Testing
         let first = folder.path("first"), second = folder.path("second")
         #expect(try b1cache(["backup", first.path]).status == 0)
         for number in 0..<5 {
-            #expect(try b1cache(["enqueue", "missed-billing.apply", "--payload", Self.applyPayload("k\(number)")]).status == 0)
+            #expect(try b1cache(["enqueue", "missed-billing.apply", "--payload", Self.applyPayload("k\(number)", item: 50 + number)]).status == 0)
         }
         #expect(try b1cache(["backup", second.path]).status == 0)
         let snapshots = [first: try snapshotFiles(under: first), second: try snapshotFiles(under: second)]

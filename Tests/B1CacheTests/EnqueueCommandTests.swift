@@ -57,8 +57,8 @@ enum Sample {
         ("invoice.push", "{}", "'invoice.push' needs a connection"),
         ("oauth.connect", "{}", "'oauth.connect' needs a connection"),
         ("marketplace.install", "{}", "needs a connection and cannot be queued offline; the kinds that can be queued are: missed-billing.action"),
-        ("frobnicate", "{}", "'frobnicate' needs a connection"),
-        ("missed-billing.actoin", "{}", "hint: did you mean 'missed-billing.action'?"),
+        ("frobnicate", "{}", "unknown write kind 'frobnicate'; the kinds that can be queued offline are"),
+        ("missed-billing.actoin", "{}", "unknown write kind 'missed-billing.actoin'; did you mean 'missed-billing.action'?"),
         ("missed-billing.action", "{not json", "--payload is not valid JSON"),
         ("missed-billing.action", "[1,2]", "'payload' must be a JSON object, not an array"),
         ("missed-billing.action", #"{"action":"ignore"}"#, "'itemId' is required"),
@@ -66,7 +66,7 @@ enum Sample {
         ("missed-billing.action", #"{"itemId":"\#(Sample.openItem)","action":"delete"}"#, "'action' must be one of snooze, ignore, mark-reviewed"),
         ("missed-billing.action", #"{"itemId":"\#(Sample.openItem)","action":"snooze"}"#, "'snoozeUntil' is required"),
         ("missed-billing.action", #"{"itemId":"\#(Sample.openItem)","action":"snooze","snoozeUntil":"2001-01-01T00:00:00Z"}"#, "'snoozeUntil' must be in the future"),
-        ("missed-billing.action", #"{"itemId":"\#(Sample.openItem)","action":"snooze","snoozeUntil":"next tuesday"}"#, "'snoozeUntil' must be an ISO 8601 date"),
+        ("missed-billing.action", #"{"itemId":"\#(Sample.openItem)","action":"snooze","snoozeUntil":"next tuesday"}"#, "'snoozeUntil' must be an ISO 8601 date and time"),
         ("missed-billing.action", #"{"itemId":"\#(Sample.openItem)","action":"ignore","snoozeUntil":"2099-01-01T00:00:00Z"}"#, "'snoozeUntil' is only for action 'snooze'"),
         ("missed-billing.action", #"{"itemId":"mb_nope","action":"ignore"}"#, "'itemId': no missed-billing item 'mb_nope' in the cache"),
         ("missed-billing.action", #"{"itemId":"\#(Sample.openItem)","action":"ignore","colour":"red"}"#, "'colour' is not part of this kind's payload"),
@@ -144,20 +144,25 @@ enum Sample {
         #expect(line?["taxRate"] == 10)
     }
 
-    @Test func actionsOnAnItemAreNotCoalescedAcrossAnApplyOfThatItem() throws {
+    @Test func anActionAfterAPendingApplyOfTheItemIsRefusedAndReplacesNothing() throws {
         let snooze = #"{"itemId":"\#(Sample.openItem)","action":"snooze","snoozeUntil":"2099-01-01T00:00:00Z"}"#
         let apply = #"{"itemIds":["\#(Sample.openItem)"],"mapping":{"contractId":"\#(Sample.mappingContract)"}}"#
         #expect(try b1cache(["enqueue", "missed-billing.action", "--payload", snooze]).status == 0)
-        #expect(try b1cache(["enqueue", "missed-billing.apply", "--payload", apply]).status == 0)
-        let ignore = try b1cache(["enqueue", "missed-billing.action", "--payload",
-                                  #"{"itemId":"\#(Sample.openItem)","action":"ignore"}"#])
-        #expect(!ignore.output.contains("replaces"))
-        #expect(try queueFiles().count == 6)
-        // A second ignore replaces the first, which is after the apply.
-        let again = try b1cache(["enqueue", "missed-billing.action", "--payload",
-                                 #"{"itemId":"\#(Sample.openItem)","action":"mark-reviewed"}"#])
-        #expect(again.output.contains("replaces pending write"))
-        #expect(try queueFiles().count == 6)
+        let applied = try b1cache(["enqueue", "missed-billing.apply", "--payload", apply, "--json"])
+        #expect(applied.status == 0)
+        let applyId = try #require(try JSONParser.parse(applied.output)["id"]?.stringValue)
+        let before = try snapshotFiles(under: cache.appendingPathComponent("queue"))
+        // The server answers 409 to anything after the apply: refused at enqueue, judged against the overlay.
+        for (kind, payload) in [("missed-billing.action", #"{"itemId":"\#(Sample.openItem)","action":"ignore"}"#),
+                                ("missed-billing.apply", apply)] {
+            let refused = try b1cache(["enqueue", kind, "--payload", payload])
+            #expect(refused.status == 2)
+            #expect(refused.errorOutput.contains("missed-billing item '\(Sample.openItem)' is applied by pending write \(applyId)"),
+                    "\(refused.errorOutput)")
+            #expect(refused.errorOutput.contains("hint: if that apply was a mistake, 'b1cache drop \(applyId)' first"))
+        }
+        #expect(try snapshotFiles(under: cache.appendingPathComponent("queue")) == before)
+        #expect(try queueFiles().count == 5)
     }
 
     @Test func theOverlayMarksEveryTouchedItemAndLeavesTheEnvelopeAlone() throws {

@@ -4,17 +4,20 @@ import Testing
 
 @Suite final class EnqueueCrashTests {
     let folder = TemporaryFolder()
-    lazy var cache: URL = (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache")
+    /// Extra open items, one per write: nothing may be queued after a pending apply of the same item.
+    lazy var cache: URL = (try? Stress.seed(withExtraItems: 201, at: folder.path("cache"))) ?? folder.path("cache")
     lazy var queue = WriteQueue(paths: CachePaths(root: cache))
 
-    func applyPayload(tag: String) -> String {
-        #"{"itemIds":["\#(Sample.openItem)"],"mapping":{"contractId":"\#(Sample.mappingContract)","note":"\#(tag)"}}"#
+    func applyPayload(tag: String, item: Int) -> String {
+        #"{"itemIds":["\#(Stress.extraItem(item))"],"mapping":{"contractId":"\#(Sample.mappingContract)","note":"\#(tag)"}}"#
     }
 
     @Test func writesEnqueuedByFourProcessesAtOnceAllParseHaveUniqueIdsAndKeepEachProcesssOrder() throws {
         let cachePath = cache.path
         let failures = Locked<[String]>()
-        let payloads = (0..<4).map { process in (0..<25).map { applyPayload(tag: "p\(process)-\(String(format: "%02d", $0))") } }
+        let payloads = (0..<4).map { process in
+            (0..<25).map { applyPayload(tag: "p\(process)-\(String(format: "%02d", $0))", item: process * 25 + $0) }
+        }
         runConcurrently(4) { process in
             for payload in payloads[process] {
                 let result = try? CommandRunner.b1cache(["enqueue", "missed-billing.apply", "--payload", payload,
@@ -38,11 +41,14 @@ import Testing
         let rounds = Stress.count(short: 200, long: 1000, override: "B1CACHE_KILL_ROUNDS")
         var checks = 0
         let batch = folder.path("batch.jsonl")
-        let lines = (0..<8).map { #"{"kind":"missed-billing.apply","payload":\#(applyPayload(tag: "k\($0)"))}"# }
-        try Data(lines.joined(separator: "\n").utf8).write(to: batch)
         var generator = SystemRandomNumberGenerator()
         var orphansSeen = 0, completed = 0
         for round in 1...rounds {
+            // Items of their own for each round until the queue is emptied (every 25 rounds).
+            let lines = (0..<8).map { number in
+                #"{"kind":"missed-billing.apply","payload":\#(applyPayload(tag: "k\(number)", item: (round - 1) % 25 * 8 + number))}"#
+            }
+            try Data(lines.joined(separator: "\n").utf8).write(to: batch)
             let process = Process()
             process.executableURL = CommandRunner.binary
             process.arguments = ["enqueue", "--batch", batch.path, "--cache-dir", cache.path]
@@ -61,7 +67,7 @@ import Testing
             orphansSeen += staging.count
             if round % 25 == 0 {
                 // The next run sweeps the orphans; then verify finds nothing wrong.
-                let next = try CommandRunner.b1cache(["enqueue", "missed-billing.apply", "--payload", applyPayload(tag: "next"),
+                let next = try CommandRunner.b1cache(["enqueue", "missed-billing.apply", "--payload", applyPayload(tag: "next", item: 200),
                                                       "--cache-dir", cache.path])
                 #expect(next.status == 0, "\(next.errorOutput)")
                 let verify = try CommandRunner.b1cache(["verify", "--cache-dir", cache.path])

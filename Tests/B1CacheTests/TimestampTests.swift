@@ -30,3 +30,26 @@ import Testing
         }
     }
 }
+
+/// `Timestamp.strictParse`, the parser of dates a person types: the fields must exist, never roll over.
+@Suite struct StrictTimestampTests {
+    @Test func everyExistingSecondRoundTripsAndEveryRolledOverFieldIsRefused() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            let date = Date(timeIntervalSince1970: TimeInterval(Int64.random(in: -11_000_000_000...250_000_000_000, using: &generator)))
+            let text = Timestamp.string(date)
+            #expect(Timestamp.strictParse(text) == .date(date), "\(text)")
+        }
+        for text in ["2027-02-30T00:00:00Z", "2027-01-01T25:61:00Z", "1900-02-29T00:00:00Z", "2027-06-31T00:00:00Z",
+                     "2027-01-15T00:00:60Z"] {
+            #expect(Timestamp.strictParse(text) == .doesNotExist, "\(text)")
+            #expect(Timestamp.date(text) != nil, "Foundation rolls \(text) over; that is why the strict parser exists")
+        }
+        #expect(Timestamp.strictParse("2027-01-15T00:00:00-24:00") == .doesNotExist)
+        for text in ["", "2027", "2027-01-15", "2027-01-15T00:00:00", "2027-01-15T00:00:00ZZ", "2027-01-15T00:00:00+1",
+                     "2027-01-15T00:00:00+01:0", "２０２７-01-15T00:00:00Z", "2027-01-15T00:00:00.Z"] {
+            #expect(Timestamp.strictParse(text) == .malformed, "\(text)")
+        }
+        #expect(Timestamp.strictDate("2027-01-15T00:00:00.25+13:00") == Timestamp.date("2027-01-15T00:00:00.250+13:00"))
+    }
+}

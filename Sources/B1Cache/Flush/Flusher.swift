@@ -113,7 +113,8 @@ public struct Flusher: Sendable {
                 case .transient(let message, let retryAfter):
                     var write = attempted(item.write, error: message, now: now)
                     if write.attempts >= options.maximumAttempts {
-                        write.lastError = "\(message) (gave up after \(write.attempts) attempts)"
+                        let gaveUp = " (gave up after \(write.attempts) attempts)"
+                        write.lastError = WriteLimits.truncatedError(message) + gaveUp
                         resolved.failures.append((write, item.entry))
                         continue writesOfBatch
                     }
@@ -148,7 +149,7 @@ public struct Flusher: Sendable {
         var write = write
         write.attempts += 1
         write.lastAttemptAt = now
-        write.lastError = error
+        write.lastError = WriteLimits.truncatedError(error)  // a write file must stay readable (WriteLimits)
         write.nextAttemptAt = nil
         return write
     }

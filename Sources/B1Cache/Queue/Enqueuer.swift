@@ -10,12 +10,15 @@ public struct WriteRequest: Sendable {
     public var account: Account?
     /// The ids an exported write was sent under before (`PendingWrite.retryOf`), kept with it.
     public var retryOf: [String] = []
+    /// The line of the `--batch` input it came from (blank lines counted), so a refusal names that line.
+    public var line: Int?
 
-    public init(kind: String, payload: JSONValue, id: String? = nil, account: Account? = nil) {
+    public init(kind: String, payload: JSONValue, id: String? = nil, account: Account? = nil, line: Int? = nil) {
         self.kind = kind
         self.payload = payload
         self.id = id
         self.account = account
+        self.line = line
     }
 }
 
@@ -63,7 +66,15 @@ public final class Enqueuer {
 
     /// Validates every request, then queues them all with one fsync of `queue/`; if any is invalid, none is
     /// queued. Later requests supersede earlier ones of the same batch as they would one by one.
+    ///
+    /// Each request is judged against the cache as the pending writes (and the earlier requests) will leave it:
+    /// nothing is queued for a missed-billing item that a pending apply applies, since the server refuses it.
     public func enqueueBatch(_ requests: [WriteRequest], now: Date = Date()) throws -> [EnqueueResult] {
+        // A refusal names the request's line: its own (`--batch` input), else its place in a batch of several.
+        func lineError(_ index: Int, _ error: QueueError) -> QueueError {
+            guard let line = requests[index].line ?? (requests.count > 1 ? index + 1 : nil) else { return error }
+            return .invalidBatchLine(line: line, reason: error.description)
+        }
         var validated: [(kind: WriteKind, payload: JSONObject, id: String?)] = []
         for (index, request) in requests.enumerated() {
             // An exported write goes only into a cache of its own account (or one whose account is not known yet,
@@ -73,8 +84,8 @@ public final class Enqueuer {
             }
             do {
                 validated.append(try validate(request, now: now))
-            } catch let error as QueueError where requests.count > 1 {
-                throw QueueError.invalidBatchLine(line: index + 1, reason: error.description)
+            } catch let error as QueueError {
+                throw lineError(index, error)
             }
         }
         try prepare()
@@ -85,7 +96,21 @@ public final class Enqueuer {
             for (index, item) in validated.enumerated() {
                 guard let id = item.id else { continue }
                 guard knownIds.insert(id).inserted else {
-                    throw QueueError.invalidBatchLine(line: index + 1, reason: "write \(id) is already queued (or failed)")
+                    throw QueueError.invalidBatchLine(line: requests[index].line ?? index + 1,
+                                                      reason: "write \(id) is already queued (or failed)")
+                }
+            }
+        }
+        var appliedBy = view.appliedItems
+        for (index, item) in validated.enumerated() {
+            do {
+                try checker.checkAgainstPending(kind: item.kind, payload: item.payload, appliedBy: appliedBy)
+            } catch let error as QueueError {
+                throw lineError(index, error)
+            }
+            if item.kind == .missedBillingApply {
+                for id in (item.payload["itemIds"]?.arrayValue ?? []).compactMap(\.stringValue) {
+                    appliedBy[id] = .some(nil)  // by an earlier request of this batch, which has no id yet
                 }
             }
         }
@@ -135,12 +160,31 @@ public final class Enqueuer {
         guard let payload = request.payload.objectValue else {
             throw QueueError.invalidField(field: "payload", reason: "must be a JSON object, not \(request.payload.typeName)")
         }
-        try PayloadValidator.check(payload, kind: kind, now: now)
-        try checker.check(kind: kind, payload: payload)
+        // A re-queued export keeps its id; a snooze date that passed since it was first queued does not refuse it.
+        try PayloadValidator.check(payload, kind: kind, now: request.id == nil ? now : nil)
         if let id = request.id, id.isEmpty || id.count > 100 || id.contains("/") || id.hasPrefix(".") {
             throw QueueError.invalidField(field: "id", reason: "must be a plain id of at most 100 characters")
         }
+        try checkEncodedSize(kind: kind, payload: payload, request: request, now: now)
+        try checker.check(kind: kind, payload: payload)
         return (kind, payload, request.id)
+    }
+
+    /// The write file must fit `WriteLimits.encodedWrite`, so the decoder reads it back and a batch of them fits a
+    /// request. Encoded as the file will be (a fresh id is a UUID, as long as the one used here), with its account.
+    private func checkEncodedSize(kind: WriteKind, payload: JSONObject, request: WriteRequest, now: Date) throws {
+        var probe = PendingWrite(id: request.id ?? UUID().uuidString.lowercased(), kind: kind, payload: payload,
+                                 createdAt: now)
+        probe.account = request.account ?? cacheAccount
+        probe.retryOf = request.retryOf
+        let bytes = probe.encoded().count
+        guard bytes > WriteLimits.encodedWrite else { return }
+        // Name the member that takes the most room in the file (pretty-printed, as written).
+        let largest = payload.members.max {
+            JSONWriter.prettyData($0.value).count < JSONWriter.prettyData($1.value).count
+        }
+        throw QueueError.invalidField(field: largest?.key ?? "payload", reason: "makes the write \(bytes) bytes "
+                                      + "encoded; a write may have at most \(WriteLimits.encodedWrite)")
     }
 
     /// Creates the folders if needed and clears staging orphans left by crashed enqueues, once per Enqueuer.

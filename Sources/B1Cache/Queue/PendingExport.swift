@@ -82,7 +82,7 @@ public struct WriteBatch: Sendable {
             guard let payload = value["payload"] else {
                 throw QueueError.invalidBatchLine(line: number, reason: "needs a 'payload' object")
             }
-            var request = WriteRequest(kind: kind, payload: payload, id: value["id"]?.stringValue)
+            var request = WriteRequest(kind: kind, payload: payload, id: value["id"]?.stringValue, line: number)
             if let account = value["account"], !account.isNull {
                 guard let orgId = account["orgId"]?.stringValue, let userId = account["userId"]?.stringValue else {
                     throw QueueError.invalidBatchLine(line: number, reason: "'account' needs string orgId and userId")

@@ -4,8 +4,8 @@ import Foundation
 public struct PendingWrite: Sendable, Equatable {
     public static let format = "b1cache.write"
     public static let schemaVersion = 1
-    /// A write file is small; anything larger is not one of ours.
-    public static let maximumFileSize = 4 * 1024 * 1024
+    /// A write file is small; anything larger is not one of ours (`WriteLimits`).
+    public static let maximumFileSize = WriteLimits.file
     /// How many times one write can be retried (each retry is a new id, listed in `retryOf`).
     public static let maximumRetries = 99
 

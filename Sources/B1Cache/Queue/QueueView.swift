@@ -20,6 +20,8 @@ final class QueueView {
     private var nameById: [String: String] = [:]
     /// For each item key, the last pending write touching it, and whether that write can be superseded.
     private var lastToucher: [String: (id: String, supersedable: Bool)] = [:]
+    /// Missed-billing item id → the first pending apply naming it.
+    private var applies: [String: String] = [:]
     private var seenModified: Date?
 
     init(paths: CachePaths) {
@@ -29,6 +31,8 @@ final class QueueView {
 
     var newestName: WriteFileName? { names.last.flatMap(WriteFileName.init(fileName:)) }
     var ids: Set<String> { Set(nameById.keys) }
+    /// Missed-billing items a pending apply applies, with that write's id (the overlay's `applied` status).
+    var appliedItems: [String: String?] { applies.mapValues { $0 } }
 
     /// Brings the view up to date with `queue/` when the folder changed since it last looked.
     func refresh() throws {
@@ -47,6 +51,7 @@ final class QueueView {
         writes = fresh
         nameById = [:]
         lastToucher = [:]
+        applies = [:]
         for name in names { if let write = writes[name] { index(write, name: name) } }
         seenModified = modified
     }
@@ -71,6 +76,7 @@ final class QueueView {
         writes[name] = nil
         names.removeAll { $0 == name }
         for (key, toucher) in lastToucher where toucher.id == id { lastToucher[key] = nil }
+        for (item, writeId) in applies where writeId == id { applies[item] = nil }
         return name
     }
 
@@ -85,6 +91,10 @@ final class QueueView {
         let key = Coalescing.supersedeKey(write)
         for touched in Coalescing.touchedKeys(write) {
             lastToucher[touched] = (write.id, touched == key)
+        }
+        if write.kind == .missedBillingApply {
+            let items = (write.payload["itemIds"]?.arrayValue ?? []).compactMap(\.stringValue)
+            for item in items where applies[item] == nil { applies[item] = write.id }
         }
     }
 }

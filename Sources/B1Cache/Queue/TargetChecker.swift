@@ -56,6 +56,30 @@ public final class TargetChecker {
         }
     }
 
+    /// The checks against the pending writes, which the cache does not show yet: an action or an apply on a
+    /// missed-billing item that a pending apply (or an earlier request of the batch) applies is refused, because the
+    /// server answers 409 once the apply is in. Tax edits change nothing that another pending write could.
+    /// - Parameter appliedBy: item id → the pending apply's write id (nil for one of this batch).
+    /// - Throws: `QueueError.appliedByPendingWrite`.
+    public func checkAgainstPending(kind: WriteKind, payload: JSONObject, appliedBy: [String: String?]) throws {
+        guard !appliedBy.isEmpty else { return }
+        let named: [(field: String, id: String?)]
+        switch kind {
+        case .missedBillingAction:
+            named = [("itemId", payload["itemId"]?.stringValue)]
+        case .missedBillingApply:
+            named = (payload["itemIds"]?.arrayValue ?? []).enumerated().map {
+                ("itemIds[\($0.offset)]", $0.element.stringValue)
+            }
+        case .generatedInvoiceLineTax, .contractLineTax:
+            return
+        }
+        for (field, id) in named {
+            guard let id, let writeId = appliedBy[id] else { continue }
+            throw QueueError.appliedByPendingWrite(field: field, itemId: id, writeId: writeId)
+        }
+    }
+
     @discardableResult
     private func requireItem(_ collection: CollectionName, field: String, id: String?) throws -> JSONValue? {
         guard let id, let items = try items(collection) else { return nil }

@@ -43,17 +43,23 @@ extension WriteQueue {
     /// The pending writes that can be read, in flush order.
     public func readablePending() throws -> [PendingWrite] { try list(.pending).compactMap(\.write) }
 
-    /// Finds a write by id (or a unique prefix of it) in `queue/`, then `failed/`.
-    /// - Throws: `QueueError.writeNotFound`; `QueueError.invalidField` for an ambiguous prefix.
+    /// The shortest id prefix `find(id:)` takes: `drop` deletes without asking, so one letter must not do.
+    public static let minimumIdPrefix = 8
+
+    /// Finds a write by its exact id, or by a prefix of at least `minimumIdPrefix` characters that only one write
+    /// has, in `queue/`, then `failed/`.
+    /// - Throws: `QueueError.writeNotFound`, `.ambiguousId`, `.idPrefixTooShort`.
     public func find(id: String) throws -> Listed {
         let all = try list(.pending) + list(.failed)
         let byName = all.filter { ($0.write?.id ?? $0.entry.name?.id) == id }
         if let exact = byName.first { return exact }
-        let prefixed = all.filter { ($0.write?.id ?? $0.entry.name?.id ?? "").hasPrefix(id) }
-        if prefixed.count > 1 {
-            throw QueueError.invalidField(field: "ID", reason: "'\(id)' matches \(prefixed.count) writes; give more of it")
+        guard id.count >= Self.minimumIdPrefix else {
+            if id.isEmpty { throw QueueError.writeNotFound(id: id) }
+            throw QueueError.idPrefixTooShort(prefix: id, minimum: Self.minimumIdPrefix)
         }
-        guard let match = prefixed.first, !id.isEmpty else { throw QueueError.writeNotFound(id: id) }
+        let prefixed = all.filter { ($0.write?.id ?? $0.entry.name?.id ?? "").hasPrefix(id) }
+        if prefixed.count > 1 { throw QueueError.ambiguousId(prefix: id, matches: prefixed.count) }
+        guard let match = prefixed.first else { throw QueueError.writeNotFound(id: id) }
         return match
     }
 

@@ -18,9 +18,11 @@ enum EnqueueCommand: Command {
     Everything else (OAuth connect, push to Xero/QBO, invoice runs, integration syncs, marketplace installs,
     session revoke) needs a connection.
 
-    The payload is checked field by field and against the cache: the items must exist, and tax edits only
-    touch draft lines. A newer tax edit of the same line, or a newer action on the same missed-billing item,
-    replaces the pending one (and says so). Nothing is written when the input is refused.
+    The payload is checked field by field (dates must exist; sizes have limits, docs/WRITES.md §2) and against
+    the cache with its pending writes: the items must exist, tax edits only touch draft lines, and nothing
+    follows an apply of the same missed-billing item. A newer tax edit of the same line, or a newer action on
+    the same missed-billing item, replaces the pending one (and says so). Nothing is written when the input is
+    refused.
 
     Options:
       --payload JSON|@FILE|-  the payload inline, from a file, or from standard input

@@ -12,7 +12,8 @@ enum QueueCommand: Command {
 
     Lists the pending writes in flush order: id, kind, age, attempts and last error. With --failed, the writes
     that failed permanently (retry them with 'b1cache retry ID', discard with 'b1cache drop ID').
-    'queue show ID' prints one write file (an id prefix is enough when it is unique).
+    'queue show ID' prints one write file (the whole id, or a prefix of at least 8 characters that only one
+    write has).
     A write file that cannot be read is skipped with a warning ('b1cache verify' says more).
 
     Options:
@@ -81,8 +82,8 @@ enum DropCommand: Command {
     static let help = """
     Usage: b1cache drop ID [--cache-dir DIR]
 
-    Deletes the pending or failed write ID (a unique prefix is enough) without sending it, and prints what it
-    dropped. It asks nothing: what it drops is gone.
+    Deletes the pending or failed write ID (the whole id, or a prefix of at least 8 characters that only one
+    write has) without sending it, and prints what it dropped. It asks nothing: what it drops is gone.
 
     Exit codes: 0 dropped; 2 no such write.
     """

@@ -70,7 +70,8 @@ enum LogCommand: Command {
             return .ok
         }
         guard !entries.isEmpty else {
-            context.terminal.line("Nothing flushed yet.")
+            // -n 0 asks for no entries: print none, rather than claim that nothing was flushed.
+            if history.entries.isEmpty { context.terminal.line("Nothing flushed yet.") }
             return .ok
         }
         var rows = [["AT", "RESULT", "KIND", "ID", "ERROR"]]

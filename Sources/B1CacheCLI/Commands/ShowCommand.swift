@@ -19,7 +19,7 @@ enum ShowCommand: Command {
 
     Examples:
       b1cache show invoices | jq -r 'select(.status == "AUTHORISED") | .number'
-      b1cache show missed-billing --id mb_0001
+      b1cache show missed-billing --id mb_f3rqrj23s7 --with-pending
 
     Exit codes: 0 ok; 1 not cached yet or no such id; 2 unknown collection; 8 the envelope is corrupt.
     """
