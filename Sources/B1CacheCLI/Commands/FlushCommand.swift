@@ -125,22 +125,18 @@ enum FlushCommand: Command {
     }
 }
 
-/// `3/120 ▕███░░░░░▏ 2.5 s` on a terminal, redrawn in place; a plain line per batch otherwise.
+/// `3/120 ▕███░░░░░▏ 2.5 s`, redrawn in place on a terminal (stdout, or stderr when stdout is a file or a pipe,
+/// which then carries only the result); nothing when neither is a terminal.
 enum ProgressLine {
     static func show(done: Int, total: Int, elapsed: TimeInterval, to terminal: Terminal) {
         guard total > 0 else { return }
-        let time = String(format: "%.1f s", elapsed)
-        if terminal.isInteractive {
-            let width = 20
-            let filled = total == 0 ? width : done * width / total
-            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-            terminal.raw("\r\(done)/\(total) ▕\(bar)▏ \(time)")
-        } else if done > 0 {
-            terminal.line("sent \(done)/\(total) (\(time))")
-        }
+        let width = 20
+        let filled = done * width / total
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        terminal.progress("\r\(done)/\(total) ▕\(bar)▏ \(String(format: "%.1f s", elapsed))")
     }
 
     static func finish(_ terminal: Terminal) {
-        if terminal.isInteractive { terminal.raw("\n") }
+        terminal.endProgress()
     }
 }

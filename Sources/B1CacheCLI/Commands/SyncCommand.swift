@@ -89,11 +89,11 @@ enum SyncCommand: Command {
     static func show(_ event: SyncEvent, on terminal: Terminal) {
         switch event {
         case .started(let collection, let full):
-            if terminal.isInteractive { terminal.raw("\r\u{1B}[K\(collection.rawValue): \(full ? "downloading" : "checking for changes")…") }
+            terminal.progress("\r\u{1B}[K\(collection.rawValue): \(full ? "downloading" : "checking for changes")…")
         case .page(let collection, let received):
-            if terminal.isInteractive && received > 0 { terminal.raw("\r\u{1B}[K\(collection.rawValue): \(received) items…") }
+            if received > 0 { terminal.progress("\r\u{1B}[K\(collection.rawValue): \(received) items…") }
         case .finished(let result):
-            if terminal.isInteractive { terminal.raw("\r\u{1B}[K") }
+            terminal.clearProgress()
             terminal.line(line(result))
         }
     }
