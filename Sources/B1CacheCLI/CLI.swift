@@ -37,7 +37,8 @@ public enum CLI {
     /// - Parameter outputClosed: stdout was closed when the process started (`b1cache status >&-`); the first write
     ///   to it then fails as a write to a full disk does.
     /// - Returns: the exit code; 1 when stdout could not be written, whatever the command did (it is said on stderr).
-    public static func run(_ arguments: [String], environment: [String: String], outputClosed: Bool = false) async -> Int32 {
+    public static func run(_ arguments: [String], environment: [String: String],
+                           outputClosed: Bool = false) async -> Int32 {
         let terminal = Terminal(environment: environment, outputClosed: outputClosed)
         let code = await dispatch(arguments, environment: environment, terminal: terminal)
         terminal.flush()
@@ -128,11 +129,8 @@ public enum CLI {
             default: return (error.description, error.hint, .failure)
             }
         case let error as TransportError:
-            guard error.isOffline else {
-                return (error.description, "the server does not follow the protocol; try again later, and report it if it persists",
-                        .failure)
-            }
-            return (error.description, "check the network and --server, then try again", .offline)
+            let code: ExitCode = error.isOffline ? .offline : error.isSetupProblem ? .usage : .failure
+            return (error.description, error.hint, code)
         case let error as BackupError:
             switch error {
             case .nothingToBackUp: return (error.description, error.hint, .failure)

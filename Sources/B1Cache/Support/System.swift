@@ -200,6 +200,20 @@ public enum System {
 
     public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
+    /// The first of `names` that the dynamic loader can open (one already loaded is shared, not loaded again), or
+    /// nil when none can be.
+    static func openLibrary(_ names: [String]) -> UnsafeMutableRawPointer? {
+        for name in names {
+            if let library = dlopen(name, RTLD_NOW | RTLD_LOCAL) { return library }
+        }
+        return nil
+    }
+
+    /// The address of the C function `name` in a library from `openLibrary`, or nil when it has none.
+    static func symbol(_ name: String, in library: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
+        dlsym(library, name)
+    }
+
     /// The system's sentence for an errno value ("No space left on device").
     public static func errorDescription(_ code: Int32) -> String { String(cString: strerror(code)) }
 

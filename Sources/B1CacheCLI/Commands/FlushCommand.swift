@@ -27,8 +27,9 @@ enum FlushCommand: Command {
     A write file leaves the queue only when the server acknowledged that write's own id; an answer that is not
     JSON, has no result for a write, is larger than 64 MB, or stops mid-way leaves the write queued.
 
-    Exit codes: 0 queue drained; 1 the session answer broke the protocol (nothing sent); 3 writes still pending
-    or moved to failed/; 4 offline or no answer within --timeout (nothing lost); 5 unauthorized or another
+    Exit codes: 0 queue drained; 1 the session answer broke the protocol (nothing sent); 2 a bad --server URL or
+    a TLS failure such as an untrusted certificate (nothing sent); 3 writes still pending or moved to failed/;
+    4 offline, no answer within --timeout, or 503/429 to the session (nothing lost); 5 unauthorized or another
     account; 6 busy (another process holds the lock).
     """
 
