@@ -64,6 +64,9 @@ enum ServerOptions {
         guard let (source, value) = found, !value.isEmpty else { return nil }
         let path = (value as NSString).expandingTildeInPath
         guard Transport.supportsCAFile else {
+            // curl's and OpenSSL's variables are often set for the whole session; the URLSession transport uses the
+            // system's store, so they are left to the tools they are meant for. Only our own is refused.
+            if source == "CURL_CA_BUNDLE" || source == "SSL_CERT_FILE" { return nil }
             throw UsageError("\(source): this build of b1cache cannot trust a CA file (it needs libcurl, libcurl.so.4)",
                              hint: "add the CA to the system's trust store instead")
         }
