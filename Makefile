@@ -12,9 +12,11 @@ build:
 release:
 	$(SWIFT) build -c release --product b1cache
 
-# The whole suite: Swift Testing tests drive the real b1cache binary (and, where present, the reference server).
+# The whole suite: Swift Testing tests drive the real b1cache binary (and, where present, the reference server);
+# nginx and tinyproxy for the transport tests are installed first where missing and possible (root + apt-get).
 test:
 	python3 scripts/make-sample-cache.py --check
+	@scripts/install-test-tools.sh
 	$(SWIFT) build
 	B1CACHE_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test
 	Tests/Fuzz/fuzz.sh 5

@@ -34,11 +34,34 @@ public enum CLI {
     ]
 
     /// Runs one invocation. `arguments` excludes the program name.
-    public static func run(_ arguments: [String], environment: [String: String]) async -> Int32 {
-        let terminal = Terminal(environment: environment)
-        defer { terminal.flush() }
+    /// - Parameter outputClosed: stdout was closed when the process started (`b1cache status >&-`); the first write
+    ///   to it then fails as a write to a full disk does.
+    /// - Returns: the exit code; 1 when stdout could not be written, whatever the command did (it is said on stderr).
+    public static func run(_ arguments: [String], environment: [String: String],
+                           outputClosed: Bool = false) async -> Int32 {
+        let terminal = Terminal(environment: environment, outputClosed: outputClosed)
+        let code = await dispatch(arguments, environment: environment, terminal: terminal)
+        terminal.flush()
+        guard let reason = terminal.outputFailure else { return code }
+        terminal.error("cannot write to standard output (\(reason))",
+                       hint: code == ExitCode.ok.rawValue ? "the command itself succeeded; only its output was lost"
+                           : "the command had ended with exit code \(code) before that")
+        return ExitCode.failure.rawValue
+    }
+
+    /// Makes the standard streams safe to write: `/dev/null` onto any of 0-2 that is closed, so no file the command
+    /// opens can become its stdout, and SIGPIPE ignored, so a closed pipe is a failed write, not a sudden death.
+    /// - Returns: true when stdout was closed (pass it to `run`).
+    /// - Important: Call it first thing in `main`, before anything opens a file.
+    public static func prepareStandardStreams() -> Bool {
+        let closed = System.openNullOnClosedStandardStreams()
+        System.ignoreBrokenPipeSignal()
+        return closed.contains(1)
+    }
+
+    static func dispatch(_ arguments: [String], environment: [String: String], terminal: Terminal) async -> Int32 {
         guard let first = arguments.first else {
-            terminal.line(overview)
+            terminal.note(overview)
             return ExitCode.usage.rawValue
         }
         if first == "--help" || first == "-h" || first == "help" {
@@ -119,11 +142,8 @@ public enum CLI {
             default: return (error.description, error.hint, .failure)
             }
         case let error as TransportError:
-            guard error.isOffline else {
-                return (error.description, "the server does not follow the protocol; try again later, and report it if it persists",
-                        .failure)
-            }
-            return (error.description, "check the network and --server, then try again", .offline)
+            let code: ExitCode = error.isOffline ? .offline : error.isSetupProblem ? .usage : .failure
+            return (error.description, error.hint, code)
         case let error as BackupError:
             switch error {
             case .nothingToBackUp: return (error.description, error.hint, .failure)
@@ -159,7 +179,8 @@ public enum CLI {
         \(list.joined(separator: "\n"))
 
         Every command takes --cache-dir DIR (default: $B1CACHE_DIR, else $XDG_CACHE_HOME/billingone,
-        else ~/.cache/billingone) and --help.
+        else ~/.cache/billingone) and --help. 'b1cache --help' prints this on stdout (exit 0); 'b1cache' alone
+        prints it on stderr and exits 2, as for any other usage mistake.
 
         Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 flush incomplete, 4 offline,
         5 unauthorized, 6 busy (lock held), 7 refused, 8 corrupt data found.

@@ -3,20 +3,36 @@ import Foundation
 import Synchronization
 
 /// Where a command writes: buffered stdout and stderr, with colour only on a terminal and never with `NO_COLOR`.
+///
+/// A write to stdout that fails (`> /dev/full`, a pipe whose reader is gone, stdout closed at start) is remembered,
+/// not trapped on: the rest of the output is dropped and `CLI.run` ends the command with exit 1 and
+/// "cannot write to standard output (reason)" on stderr (`outputFailure`).
 final class Terminal: Sendable {
     private let buffer = Mutex<[UInt8]>([])
+    private let failure = Mutex<String?>(nil)
+    private let progressDrawn = Mutex(false)
     private let output: FileHandle
     private let errorOutput: FileHandle
+    /// stdout was closed when the process started (and is `/dev/null` now, see `System.openNullOnClosedStandardStreams`).
+    private let outputClosed: Bool
     let isInteractive: Bool
+    /// Progress (a redrawn count) may be drawn on stderr: stdout is not a terminal but stderr is.
+    let progressOnErrorOutput: Bool
     let useColour: Bool
 
-    init(environment: [String: String], output: FileHandle = .standardOutput, errorOutput: FileHandle = .standardError) {
+    init(environment: [String: String], output: FileHandle = .standardOutput, errorOutput: FileHandle = .standardError,
+         outputClosed: Bool = false) {
         self.output = output
         self.errorOutput = errorOutput
-        isInteractive = System.isTerminal(output.fileDescriptor)
+        self.outputClosed = outputClosed
+        isInteractive = !outputClosed && System.isTerminal(output.fileDescriptor)
+        progressOnErrorOutput = !isInteractive && System.isTerminal(errorOutput.fileDescriptor)
         let noColour = (environment["NO_COLOR"].map { !$0.isEmpty } ?? false) || environment["TERM"] == "dumb"
         useColour = isInteractive && !noColour
     }
+
+    /// Why stdout could not be written, once a write to it failed; nil while every write succeeded.
+    var outputFailure: String? { failure.withLock { $0 } }
 
     /// Writes a line to stdout (buffered; flushed in 64 KiB pieces and at the end of the command).
     func line(_ text: String = "") {
@@ -31,7 +47,36 @@ final class Terminal: Sendable {
     /// Writes text to stdout at once, without a newline (for a progress line redrawn with `\r`).
     func raw(_ text: String) {
         flush()
-        output.write(Data(text.utf8))
+        write(Data(text.utf8))
+    }
+
+    /// Draws progress text where it belongs: on stdout when it is a terminal, else on stderr when that is one, else
+    /// nowhere — stdout that goes to a file or a pipe carries only the result.
+    func progress(_ text: String) {
+        guard isInteractive || progressOnErrorOutput else { return }
+        progressDrawn.withLock { $0 = true }
+        emitProgress(text)
+    }
+
+    /// Ends a progress line with a newline, so what follows starts on a line of its own.
+    func endProgress() {
+        if progressDrawn.withLock({ $0 }) { emitProgress("\n") }
+        progressDrawn.withLock { $0 = false }
+    }
+
+    /// Wipes the progress line, so a line of the result can be written where it was.
+    func clearProgress() {
+        if progressDrawn.withLock({ $0 }) { emitProgress("\r\u{1B}[K") }
+        progressDrawn.withLock { $0 = false }
+    }
+
+    private func emitProgress(_ text: String) {
+        if isInteractive {
+            raw(text)
+        } else {
+            flush()
+            try? errorOutput.write(contentsOf: Data(text.utf8))
+        }
     }
 
     func flush() {
@@ -39,13 +84,35 @@ final class Terminal: Sendable {
             defer { buffer.removeAll(keepingCapacity: true) }
             return buffer
         }
-        if !pending.isEmpty { output.write(Data(pending)) }
+        if !pending.isEmpty { write(Data(pending)) }
     }
 
-    /// Writes to stderr at once (after anything pending on stdout).
+    private func write(_ data: Data) {
+        guard failure.withLock({ $0 == nil }) else { return }
+        if outputClosed {
+            failure.withLock { $0 = "it was closed when b1cache started" }
+            return
+        }
+        do {
+            try output.write(contentsOf: data)
+        } catch {
+            failure.withLock { $0 = Self.reason(error) }
+        }
+    }
+
+    /// The system's words for a failed write ("No space left on device", "Broken pipe").
+    static func reason(_ error: any Error) -> String {
+        let error = error as NSError
+        let posix = error.domain == NSPOSIXErrorDomain ? error : error.userInfo[NSUnderlyingErrorKey] as? NSError
+        if let posix, posix.domain == NSPOSIXErrorDomain { return System.errorDescription(Int32(posix.code)) }
+        return error.localizedDescription
+    }
+
+    /// Writes to stderr at once (after anything pending on stdout). A failed write to stderr is dropped: there is
+    /// nowhere left to report it, and the exit code still tells.
     func note(_ text: String) {
         flush()
-        errorOutput.write(Data((text + "\n").utf8))
+        try? errorOutput.write(contentsOf: Data((text + "\n").utf8))
     }
 
     /// `b1cache: error: <sentence>` and, when there is one, a hint line.

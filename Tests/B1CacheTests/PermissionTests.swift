@@ -12,16 +12,42 @@ import Testing
     static let canSwitchUser: Bool = {
         let probe = try? CommandRunner.run(URL(fileURLWithPath: "/usr/bin/env"),
                                            ["setpriv", "--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups", "true"])
-        if probe?.status == 0 { return true }
-        Stress.record("permissions", "skipped: cannot run as another user here (setpriv needs root)")
-        return false
+        guard probe?.status == 0 else {
+            Stress.record("permissions", "skipped: cannot run as another user here (setpriv needs root)")
+            return false
+        }
+        // The copy the test runs lives in the temporary folder; a private TMPDIR would keep the other user out too.
+        let folder = TemporaryFolder()
+        let copy = binaryCopy(in: folder)
+        let run = try? CommandRunner.run(URL(fileURLWithPath: "/usr/bin/env"),
+                                         ["setpriv", "--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups",
+                                          copy.path, "--version"])
+        guard run?.status == 0 else {
+            Stress.record("permissions", "skipped: uid \(nobody) cannot run a copy of b1cache in \(folder.url.path)")
+            return false
+        }
+        return true
     }()
+
+    /// A copy of the binary in `folder` (under the system's temporary folder), 0755 all the way: the build's own
+    /// may sit where the other user cannot reach it (a clone in a `mktemp -d` folder is 0700, docs/RELIABILITY.md).
+    static func binaryCopy(in folder: TemporaryFolder) -> URL {
+        let copy = folder.path("bin/b1cache")
+        try? FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? FileManager.default.copyItem(at: CommandRunner.binary, to: copy)
+        for path in [folder.url.path, copy.deletingLastPathComponent().path, copy.path] {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        }
+        return copy
+    }
+
+    lazy var binary: URL = Self.binaryCopy(in: folder)
 
     /// `b1cache` as uid/gid 65534.
     func b1cacheAsNobody(_ arguments: [String], cache: URL, server: ReferenceServer) throws -> CommandResult {
         var environment = server.environment()
         environment["HOME"] = "/tmp"
-        let command = ["setpriv", "--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups", CommandRunner.binary.path]
+        let command = ["setpriv", "--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups", binary.path]
             + arguments + ["--cache-dir", cache.path]
         return try CommandRunner.run(URL(fileURLWithPath: "/usr/bin/env"), command, environment: environment)
     }
@@ -40,6 +66,7 @@ import Testing
     @Test(.enabled(if: PermissionTests.canSwitchUser, "cannot run as another user here"))
     func readOnlyFoldersGiveAClearErrorNamingThePathAndLoseNothing() throws {
         let server = try ReferenceServer(database: folder.path("server.db"))
+
         let payload = #"{"itemId":"\#(Sample.openItem)","action":"snooze","snoozeUntil":"2099-01-01T00:00:00Z"}"#
         var checked: [String] = []
         // (folder made read-only, command, the path the error must name)

@@ -200,6 +200,49 @@ public enum System {
 
     public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
+    /// The first of `names` that the dynamic loader can open (one already loaded is shared, not loaded again), or
+    /// nil when none can be.
+    static func openLibrary(_ names: [String]) -> UnsafeMutableRawPointer? {
+        for name in names {
+            if let library = dlopen(name, RTLD_NOW | RTLD_LOCAL) { return library }
+        }
+        return nil
+    }
+
+    /// The address of the C function `name` in a library from `openLibrary`, or nil when it has none.
+    static func symbol(_ name: String, in library: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
+        dlsym(library, name)
+    }
+
+    /// The system's sentence for an errno value ("No space left on device").
+    public static func errorDescription(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+    /// Opens `/dev/null` onto each of the descriptors 0, 1 and 2 that is not open, and returns those that were not.
+    ///
+    /// - Important: Call it first thing in `main`, before anything opens a file. A process started with `>&-` has no
+    ///   descriptor 1, so the next file it opens gets number 1 — libdispatch's epoll, or a cache file — and
+    ///   everything printed would go into it.
+    public static func openNullOnClosedStandardStreams() -> Set<Int32> {
+        var closed: Set<Int32> = []
+        for descriptor: Int32 in 0...2 where fcntl(descriptor, F_GETFD) == -1 && errno == EBADF {
+            closed.insert(descriptor)
+            // The lowest free number is taken, so this is `descriptor` itself (those below it are open by now).
+            let null = open("/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY)
+            if null >= 0 && null != descriptor {
+                dup2(null, descriptor)
+                close(null)
+            }
+        }
+        return closed
+    }
+
+    /// A write to a pipe whose reader has gone then fails with EPIPE instead of killing the process, so a command
+    /// that prints into `| head -1` still finishes what it was doing (a flush removes what the server acknowledged)
+    /// and then says the output could not be written.
+    public static func ignoreBrokenPipeSignal() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
     static func currentUmask() -> mode_t {
         let old = umask(0o022)
         umask(old)

@@ -56,8 +56,18 @@ public struct ServerClient: Sendable {
     public init(transport: Transport) { self.transport = transport }
 
     /// `GET /v1/session`: who the token belongs to.
+    /// - Throws: `TransportError.unavailable` for 503 and 429 — the server saying "not now" before anything was
+    ///   sent, so the offline class (exit 4), with its `Retry-After`; `ServerError.unauthorized`, `.status`,
+    ///   `.invalidAnswer`; `TransportError`.
     public func session() async throws -> Account {
-        let body = try await json(HTTPRequest(method: "GET", path: "/v1/session"))
+        let path = "/v1/session"
+        let response = try await transport.send(HTTPRequest(method: "GET", path: path))
+        if response.status == 503 || response.status == 429 {
+            throw TransportError.unavailable(status: response.status, message: Self.errorMessage(response),
+                                             retryAfter: Self.retryAfter(response))
+        }
+        try Self.check(response, path: path)
+        let body = try Self.parse(response, path: path)
         guard let orgId = body["orgId"]?.stringValue, let userId = body["userId"]?.stringValue,
               let email = body["email"]?.stringValue else {
             throw ServerError.invalidAnswer(path: "/v1/session", reason: "orgId, userId and email must be strings")
@@ -116,9 +126,15 @@ public struct ServerClient: Sendable {
         return HTTPURLResponseStatus.text(response.status)
     }
 
-    /// Seconds from a `Retry-After` header (delta-seconds form).
-    static func retryAfter(_ response: HTTPResponse) -> TimeInterval? {
-        response.headers["retry-after"].flatMap { TimeInterval($0.trimmingCharacters(in: .whitespaces)) }
+    /// Seconds from a `Retry-After` header: delta-seconds, or an HTTP date (RFC 9110 §10.2.3), from `now`.
+    static func retryAfter(_ response: HTTPResponse, now: Date = Date()) -> TimeInterval? {
+        guard let text = response.headers["retry-after"]?.trimmingCharacters(in: .whitespaces) else { return nil }
+        if let seconds = TimeInterval(text) { return seconds >= 0 && seconds.isFinite ? seconds : nil }
+        let format = DateFormatter()
+        format.locale = Locale(identifier: "en_US_POSIX")
+        format.timeZone = TimeZone(identifier: "GMT")
+        format.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return format.date(from: text).map { max(0, $0.timeIntervalSince(now)) }
     }
 }
 

@@ -22,8 +22,24 @@ extension Transport {
     ///     (for `GET /v1/health`, which needs none).
     ///   - timeout: seconds of silence after which a request is given up (`--timeout`).
     ///   - maximumAnswerBytes: the size limit (`Transport.maximumAnswerBytes`).
+    ///   - caFile: a PEM file of the CAs to trust instead of the system's; only where `supportsCAFile`.
     public static func live(baseURL: URL, token: String?, timeout: TimeInterval = 30,
-                            maximumAnswerBytes: Int = Transport.maximumAnswerBytes) -> Transport {
+                            maximumAnswerBytes: Int = Transport.maximumAnswerBytes,
+                            caFile: String? = nil) -> Transport {
+        if let curl = Curl.shared {
+            return .curl(curl, baseURL: baseURL, token: token, timeout: timeout, maximumAnswerBytes: maximumAnswerBytes,
+                         caFile: caFile)
+        }
+        return urlSession(baseURL: baseURL, token: token, timeout: timeout, maximumAnswerBytes: maximumAnswerBytes)
+    }
+
+    /// True when `live` can trust a CA file: on Linux, where it runs on libcurl. URLSession on Linux has no way to
+    /// set one, and on Apple platforms it would take the Security framework.
+    public static var supportsCAFile: Bool { Curl.shared != nil }
+
+    /// The URLSession transport: on Apple platforms, and on Linux when libcurl cannot be loaded
+    /// (`B1CACHE_TRANSPORT=urlsession` forces it, for comparison). See `Curl` for what it cannot do on Linux.
+    static func urlSession(baseURL: URL, token: String?, timeout: TimeInterval, maximumAnswerBytes: Int) -> Transport {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
         configuration.timeoutIntervalForResource = max(timeout * 4, 120)
@@ -135,6 +151,11 @@ final class AnswerReceiver: NSObject, URLSessionDataDelegate, Sendable {
             return .noAnswer(reason: "nothing arrived for \(Self.seconds(timeout)), the --timeout")
         case .networkConnectionLost:
             return .noAnswer(reason: "the connection closed before the whole answer arrived")
+        case .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateNotYetValid,
+             .serverCertificateHasUnknownRoot:
+            return .certificateNotTrusted(reason: Self.reason(error))
+        case .secureConnectionFailed: return .secureConnectionFailed(reason: Self.reason(error))
+        case .badURL, .unsupportedURL: return .invalidURL(reason: Self.reason(error))
         default:
             return .noAnswer(reason: Self.reason(error))
         }

@@ -27,8 +27,9 @@ enum FlushCommand: Command {
     A write file leaves the queue only when the server acknowledged that write's own id; an answer that is not
     JSON, has no result for a write, is larger than 64 MB, or stops mid-way leaves the write queued.
 
-    Exit codes: 0 queue drained; 1 the session answer broke the protocol (nothing sent); 3 writes still pending
-    or moved to failed/; 4 offline or no answer within --timeout (nothing lost); 5 unauthorized or another
+    Exit codes: 0 queue drained; 1 the session answer broke the protocol (nothing sent); 2 a bad --server URL or
+    a TLS failure such as an untrusted certificate (nothing sent); 3 writes still pending or moved to failed/;
+    4 offline, no answer within --timeout, or 503/429 to the session (nothing lost); 5 unauthorized or another
     account; 6 busy (another process holds the lock).
     """
 
@@ -137,22 +138,18 @@ enum FlushCommand: Command {
     }
 }
 
-/// `3/120 ▕███░░░░░▏ 2.5 s` on a terminal, redrawn in place; a plain line per batch otherwise.
+/// `3/120 ▕███░░░░░▏ 2.5 s`, redrawn in place on a terminal (stdout, or stderr when stdout is a file or a pipe,
+/// which then carries only the result); nothing when neither is a terminal.
 enum ProgressLine {
     static func show(done: Int, total: Int, elapsed: TimeInterval, to terminal: Terminal) {
         guard total > 0 else { return }
-        let time = String(format: "%.1f s", elapsed)
-        if terminal.isInteractive {
-            let width = 20
-            let filled = total == 0 ? width : done * width / total
-            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-            terminal.raw("\r\(done)/\(total) ▕\(bar)▏ \(time)")
-        } else if done > 0 {
-            terminal.line("sent \(done)/\(total) (\(time))")
-        }
+        let width = 20
+        let filled = done * width / total
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        terminal.progress("\r\(done)/\(total) ▕\(bar)▏ \(String(format: "%.1f s", elapsed))")
     }
 
     static func finish(_ terminal: Terminal) {
-        if terminal.isInteractive { terminal.raw("\n") }
+        terminal.endProgress()
     }
 }

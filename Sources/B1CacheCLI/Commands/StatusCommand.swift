@@ -28,6 +28,8 @@ enum StatusCommand: Command {
                              stale}, restoreInterrupted, problem
       --server URL           the server to probe (default: $B1_SERVER_URL)
       --timeout DURATION     how long to wait for the server (default 2s; e.g. 500ms is written 0.5s)
+      --ca-file FILE         trust the CAs in this PEM file instead of the system's (default: $B1_CA_FILE, else
+                             $CURL_CA_BUNDLE, else $SSL_CERT_FILE)
       --stale-after DURATION how old a collection may be before it is stale (default 24h)
       (--token-file is accepted, so one set of options serves every command, and ignored: health needs no token.)
 
@@ -36,7 +38,9 @@ enum StatusCommand: Command {
       b1cache status --json | jq -r '"\\(.pending) pending"'
       b1cache status --json | jq -e '.online' >/dev/null && b1cache flush
 
-    Exit codes: 0 (online, offline or no server alike); 8 the manifest is corrupt (the line is still printed).
+    Exit codes: 0 (online, offline or no server alike); 2 a bad --server URL, or a TLS failure such as an untrusted
+    certificate (the line is still printed, saying "server unusable"); 8 the manifest is corrupt (the line is
+    still printed).
     """
 
     static func run(_ context: CommandContext) async throws -> ExitCode {
@@ -46,14 +50,24 @@ enum StatusCommand: Command {
         let timeout = try context.arguments.duration("--timeout") ?? defaultTimeout
         guard timeout > 0 else { throw UsageError("--timeout must be more than 0") }
         let server = try ServerOptions.serverURL(context)
+        let caFile = try ServerOptions.caFile(context)
         let status = try CacheStatus.load(paths: context.paths, now: now, staleAfter: staleAfter)
-        let offlineReason: String? = if let server { await probe(server, timeout: timeout) } else { nil }
+        var failure: (any Error)?
+        if let server { failure = await probe(server, timeout: timeout, caFile: caFile) }
+        let offlineReason = failure.map { "\($0)" }
         let online: Bool? = server == nil ? nil : offlineReason == nil
         if context.json {
             context.terminal.line(JSONWriter.compactString(json(status, server: server, online: online,
                                                                 offlineReason: offlineReason)))
         } else {
-            context.terminal.line(line(status, online: online, now: now, terminal: context.terminal))
+            let setupProblem = (failure as? TransportError)?.isSetupProblem ?? false
+            context.terminal.line(line(status, online: online, setupProblem: setupProblem, now: now,
+                                       terminal: context.terminal))
+        }
+        if let failure = failure as? TransportError, failure.isSetupProblem {
+            // Not "offline": waiting does not fix a certificate the client does not trust or a wrong URL.
+            context.terminal.error(failure.description, hint: failure.hint)
+            return .usage
         }
         guard let problem = status.manifestProblem else { return .ok }
         let (message, hint, code) = CLI.describe(problem)
@@ -61,10 +75,13 @@ enum StatusCommand: Command {
         return code
     }
 
-    static func line(_ status: CacheStatus, online: Bool?, now: Date, terminal: Terminal) -> String {
+    /// - Parameter setupProblem: the server was reached but cannot be used as set up (TLS): not "offline".
+    static func line(_ status: CacheStatus, online: Bool?, setupProblem: Bool = false, now: Date,
+                     terminal: Terminal) -> String {
         var parts: [String] = []
         switch online {
         case true?: parts.append(terminal.paint("online", .green))
+        case false? where setupProblem: parts.append(terminal.paint("server unusable (see the error)", .red))
         case false?: parts.append(terminal.paint("offline", .yellow))
         case nil: parts.append("no server")
         }
@@ -108,12 +125,14 @@ enum StatusCommand: Command {
         ]
     }
 
-    /// `GET /v1/health` with a deadline: nil when the server is up, else why it counts as offline.
+    /// `GET /v1/health` with a deadline: nil when the server is up, else why it is not (offline, or a setup
+    /// problem such as an untrusted certificate: `TransportError.isSetupProblem`).
     ///
-    /// The deadline is ours, not URLSession's: on Linux a request timeout under one second fires at once, and a
-    /// timeout that never fires must not hang a prompt. The transport's own timeout is only a backstop.
-    static func probe(_ server: URL, timeout: TimeInterval) async -> String? {
-        let client = ServerClient(transport: .live(baseURL: server, token: nil, timeout: timeout.rounded(.up) + 1))
+    /// The deadline is ours, not the transport's: a timeout that never fires must not hang a prompt, and the
+    /// transport's silence timeout counts whole seconds. The transport's own timeout is only a backstop.
+    static func probe(_ server: URL, timeout: TimeInterval, caFile: String?) async -> (any Error)? {
+        let client = ServerClient(transport: .live(baseURL: server, token: nil, timeout: timeout.rounded(.up) + 1,
+                                                   caFile: caFile))
         return await withCheckedContinuation { continuation in
             let answer = FirstAnswer(continuation)
             let request = Task {
@@ -121,26 +140,31 @@ enum StatusCommand: Command {
                     try await client.checkHealth()
                     answer.give(nil)
                 } catch {
-                    answer.give("\(error)")
+                    answer.give(error)
                 }
             }
             Task {
                 try? await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
                 request.cancel()
-                answer.give("the server did not answer within \(Format.seconds(timeout))")
+                answer.give(Deadline(description: "the server did not answer within \(Format.seconds(timeout))"))
             }
         }
     }
 }
 
+/// The probe's own deadline passed.
+private struct Deadline: Error, CustomStringConvertible {
+    var description: String
+}
+
 /// Resumes a continuation with the first answer given, and ignores later ones.
 private final class FirstAnswer: Sendable {
-    private let continuation: CheckedContinuation<String?, Never>
+    private let continuation: CheckedContinuation<(any Error)?, Never>
     private let answered = Mutex(false)
 
-    init(_ continuation: CheckedContinuation<String?, Never>) { self.continuation = continuation }
+    init(_ continuation: CheckedContinuation<(any Error)?, Never>) { self.continuation = continuation }
 
-    func give(_ answer: String?) {
+    func give(_ answer: (any Error)?) {
         let first = answered.withLock { answered in
             defer { answered = true }
             return !answered

@@ -28,8 +28,9 @@ enum SyncCommand: Command {
     keeps its cached file exactly as it was.
 
     Exit codes: 0 done; 1 a collection failed (the others were pulled) or the session answer broke the
-    protocol; 3 writes still pending or moved to failed/; 4 offline or no answer within --timeout (nothing
-    changed); 5 unauthorized or another account; 6 busy.
+    protocol; 2 a bad --server URL or a TLS failure such as an untrusted certificate; 3 writes still pending or
+    moved to failed/; 4 offline, no answer within --timeout, or 503/429 to the session (nothing changed);
+    5 unauthorized or another account; 6 busy.
     """
 
     static func run(_ context: CommandContext) async throws -> ExitCode {
@@ -92,11 +93,11 @@ enum SyncCommand: Command {
     static func show(_ event: SyncEvent, on terminal: Terminal) {
         switch event {
         case .started(let collection, let full):
-            if terminal.isInteractive { terminal.raw("\r\u{1B}[K\(collection.rawValue): \(full ? "downloading" : "checking for changes")…") }
+            terminal.progress("\r\u{1B}[K\(collection.rawValue): \(full ? "downloading" : "checking for changes")…")
         case .page(let collection, let received):
-            if terminal.isInteractive && received > 0 { terminal.raw("\r\u{1B}[K\(collection.rawValue): \(received) items…") }
+            if received > 0 { terminal.progress("\r\u{1B}[K\(collection.rawValue): \(received) items…") }
         case .finished(let result):
-            if terminal.isInteractive { terminal.raw("\r\u{1B}[K") }
+            terminal.clearProgress()
             terminal.line(line(result))
         }
     }

@@ -1,12 +1,14 @@
 import Foundation
 
-/// A run of `b1cache` with the peak memory of its process.
+/// A run of `b1cache` with the peak memory and the CPU time of its process.
 struct MeasuredResult {
     var result: CommandResult
     /// The process's maximum resident set size (`ru_maxrss` of `wait4`), in kilobytes.
     var peakKilobytes: Int
     /// True when the process had to be killed because it ran past the hang guard.
     var hung: Bool
+    /// CPU seconds the process used, user and system (`ru_utime` + `ru_stime` of `wait4`).
+    var cpuSeconds: Double = -1
 
     var status: Int32 { result.status }
     var output: String { result.output }
@@ -24,9 +26,10 @@ extension CommandRunner {
             code = subprocess.run(command, timeout=guard).returncode
         except subprocess.TimeoutExpired:
             code = -1
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak = usage.ru_maxrss
         with open(report, "w") as f:
-            f.write(f"{code} {peak // 1024 if sys.platform == 'darwin' else peak}\\n")
+            f.write(f"{code} {peak // 1024 if sys.platform == 'darwin' else peak} {usage.ru_utime + usage.ru_stime:.4f}\\n")
         sys.exit(124 if code < 0 else code)
         """
 
@@ -41,7 +44,8 @@ extension CommandRunner {
         let fields = String(decoding: try Data(contentsOf: report), as: UTF8.self).split(separator: " ")
         let code = fields.first.flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? -1
         let peak = fields.dropFirst().first.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? -1
+        let cpu = fields.dropFirst(2).first.flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? -1
         return MeasuredResult(result: CommandResult(status: code, output: result.output, errorOutput: result.errorOutput),
-                              peakKilobytes: peak, hung: code == -1)
+                              peakKilobytes: peak, hung: code == -1, cpuSeconds: cpu)
     }
 }
