@@ -40,11 +40,12 @@ public final class Cache: Sendable {
     }
 
     /// Opens the cache at `paths` (the folder need not exist yet: the first sync or enqueue creates it). Checks the
-    /// root once (never a symbolic link, never another user's) and finishes a sign-out or restore that was killed.
+    /// root (never a symbolic link, never another user's) and finishes a sign-out or restore that was killed.
+    /// - Parameter recover: finish an interrupted sign-out or restore (false: only look, as `status` does).
     /// - Throws: `StoreError` for an unsafe root, or when an interrupted operation cannot be finished.
-    public static func open(_ paths: CachePaths) throws -> Cache {
+    public static func open(_ paths: CachePaths, recover: Bool = true) throws -> Cache {
         try CacheRoot.check(paths.root)
-        try CacheRoot.finishInterrupted(paths)
+        if recover { try CacheRoot.finishInterrupted(paths) }
         return Cache(paths: paths)
     }
 
@@ -86,6 +87,9 @@ public final class Cache: Sendable {
     public func writes(_ place: WriteQueue.Place = .pending) throws -> [WriteQueue.Listed] {
         try WriteQueue(paths: paths).list(place)
     }
+
+    /// A pending or failed write by id, or by an unambiguous prefix of at least 8 characters.
+    public func find(id: String) throws -> WriteQueue.Listed { try WriteQueue(paths: paths).find(id: id) }
 
     /// The flush history (`history.jsonl`), oldest first, and how many lines were not entries.
     public func history() throws -> (entries: [JSONValue], skippedLines: Int) { try History(paths: paths).read() }

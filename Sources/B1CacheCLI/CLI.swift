@@ -1,14 +1,30 @@
 import B1Cache
 import Foundation
 
-/// What every command gets: its parsed arguments, the cache paths, the environment and the terminal.
+/// What every command gets: its parsed arguments, the cache (paths resolved once, one `Cache` handle), the
+/// environment and the terminal.
 struct CommandContext {
     let arguments: Arguments
     let environment: [String: String]
     let terminal: Terminal
+    let paths: CachePaths
+    /// Opened by `CLI.run` before the command runs; nil only for `path`, which must work on any folder.
+    private let opened: Cache?
 
-    var paths: CachePaths { CachePaths.resolve(flag: arguments.value("--cache-dir"), environment: environment) }
+    init(arguments: Arguments, environment: [String: String], terminal: Terminal, cache: Cache?) {
+        self.arguments = arguments
+        self.environment = environment
+        self.terminal = terminal
+        paths = cache?.paths ?? CachePaths.resolve(flag: arguments.value("--cache-dir"), environment: environment)
+        opened = cache
+    }
+
+    /// The one cache handle of this run: every command is a thin client of it (SPEC §12).
+    func cache() throws -> Cache { try opened ?? Cache.open(paths, recover: false) }
+
     var json: Bool { arguments.has("--json") }
+    /// `--wait`: wait for a lock another process holds, instead of exit 6.
+    var busy: Cache.Busy { arguments.has("--wait") ? .wait : .fail }
 }
 
 /// A `b1cache` subcommand.
@@ -54,9 +70,7 @@ public enum CLI {
     /// - Returns: true when stdout was closed (pass it to `run`).
     /// - Important: Call it first thing in `main`, before anything opens a file.
     public static func prepareStandardStreams() -> Bool {
-        let closed = System.openNullOnClosedStandardStreams()
-        System.ignoreBrokenPipeSignal()
-        return closed.contains(1)
+        Console.prepareStandardStreams().contains(1)
     }
 
     static func dispatch(_ arguments: [String], environment: [String: String], terminal: Terminal) async -> Int32 {
@@ -92,12 +106,12 @@ public enum CLI {
         do {
             let parsed = try Arguments(words, options: command.options.union(["--cache-dir"]),
                                        flags: command.flags, command: command.name)
-            let context = CommandContext(arguments: parsed, environment: environment, terminal: terminal)
-            if command.name != PathCommand.name && command.name != StatusCommand.name {
-                // A sign-out or restore interrupted between its renames and its delete is finished by the next run
-                // (status only reads, so it only reports one).
-                try CacheRoot.finishInterrupted(context.paths)
-            }
+            let paths = CachePaths.resolve(flag: parsed.value("--cache-dir"), environment: environment)
+            // Opening finishes a sign-out or restore interrupted between its renames and its delete; status only
+            // reads (it reports one), and path only prints where the folder is.
+            let cache = command.name == PathCommand.name ? nil
+                : try Cache.open(paths, recover: command.name != StatusCommand.name)
+            let context = CommandContext(arguments: parsed, environment: environment, terminal: terminal, cache: cache)
             return try await command.run(context).rawValue
         } catch {
             let (message, hint, code) = describe(error)

@@ -13,7 +13,7 @@ final class Terminal: Sendable {
     private let progressDrawn = Mutex(false)
     private let output: FileHandle
     private let errorOutput: FileHandle
-    /// stdout was closed when the process started (and is `/dev/null` now, see `System.openNullOnClosedStandardStreams`).
+    /// stdout was closed when the process started (and is `/dev/null` now, see `Console.prepareStandardStreams`).
     private let outputClosed: Bool
     let isInteractive: Bool
     /// Progress (a redrawn count) may be drawn on stderr: stdout is not a terminal but stderr is.
@@ -25,8 +25,8 @@ final class Terminal: Sendable {
         self.output = output
         self.errorOutput = errorOutput
         self.outputClosed = outputClosed
-        isInteractive = !outputClosed && System.isTerminal(output.fileDescriptor)
-        progressOnErrorOutput = !isInteractive && System.isTerminal(errorOutput.fileDescriptor)
+        isInteractive = !outputClosed && Console.isTerminal(output.fileDescriptor)
+        progressOnErrorOutput = !isInteractive && Console.isTerminal(errorOutput.fileDescriptor)
         let noColour = (environment["NO_COLOR"].map { !$0.isEmpty } ?? false) || environment["TERM"] == "dumb"
         useColour = isInteractive && !noColour
     }
@@ -104,7 +104,7 @@ final class Terminal: Sendable {
     static func reason(_ error: any Error) -> String {
         let error = error as NSError
         let posix = error.domain == NSPOSIXErrorDomain ? error : error.userInfo[NSUnderlyingErrorKey] as? NSError
-        if let posix, posix.domain == NSPOSIXErrorDomain { return System.errorDescription(Int32(posix.code)) }
+        if let posix, posix.domain == NSPOSIXErrorDomain { return Console.errorDescription(Int32(posix.code)) }
         return error.localizedDescription
     }
 

@@ -31,8 +31,7 @@ enum BackupCommand: Command {
             throw UsageError("'backup' takes one argument, the destination folder",
                              hint: "e.g. b1cache backup ~/b1cache-backup")
         }
-        let result = try Backup.run(paths: context.paths, to: RestoreCommand.absolute(destination),
-                                    wait: context.arguments.has("--wait"))
+        let result = try context.cache().backup(to: RestoreCommand.absolute(destination), busy: context.busy)
         let terminal = context.terminal
         if context.json {
             terminal.line(JSONWriter.compactString([

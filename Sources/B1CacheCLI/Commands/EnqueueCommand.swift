@@ -62,7 +62,7 @@ enum EnqueueCommand: Command {
             let payload = try InputSource.parseJSON(try InputSource.read(source, what: "--payload"), what: "--payload")
             requests = [WriteRequest(kind: kind, payload: payload)]
         }
-        let results = try Enqueuer(paths: context.paths).enqueueBatch(requests)
+        let results = try context.cache().enqueue(requests)
         for result in results {
             if context.json {
                 context.terminal.line(JSONWriter.compactString(["id": .string(result.write.id), "kind": .string(result.write.kind.rawValue),

@@ -53,9 +53,8 @@ enum FlushCommand: Command {
         let progress: @Sendable (Int, Int) -> Void = { done, total in
             ProgressLine.show(done: done, total: total, elapsed: Date().timeIntervalSince(started), to: terminal)
         }
-        let flusher = Flusher(paths: context.paths, client: client, options: options, progress: context.json ? nil : progress)
-        let lock = CacheLock(paths: context.paths, command: "flush")
-        let report = try await lock.withLock(wait: context.arguments.has("--wait")) { try await flusher.run() }
+        let report = try await context.cache().flush(client: client, options: options, busy: context.busy,
+                                                     progress: context.json ? nil : progress)
         ProgressLine.finish(terminal)
         let elapsed = Date().timeIntervalSince(started)
         if context.json {
@@ -116,7 +115,7 @@ enum FlushCommand: Command {
 
     /// The real flush's own plan (`FlushPlan`), printed: same order, backoff hold and `--max`; nothing is sent.
     static func dryRun(_ context: CommandContext, options: FlushOptions) throws -> ExitCode {
-        let listed = try WriteQueue(paths: context.paths).list(.pending)
+        let listed = try context.cache().writes(.pending)
         for item in listed where item.write == nil {
             // As the real flush would: skip it, and say so.
             let problem = item.problem?.description ?? item.entry.url.path

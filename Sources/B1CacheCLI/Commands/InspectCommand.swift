@@ -27,7 +27,7 @@ enum InspectCommand: Command {
         guard context.arguments.positionals.isEmpty else { throw UsageError("'inspect' takes no arguments") }
         let now = Date()
         let staleAfter = try context.arguments.duration("--stale-after") ?? Manifest.defaultStaleAfter
-        let summary = try CacheSummary.load(paths: context.paths, now: now, staleAfter: staleAfter)
+        let summary = try context.cache().summary(now: now, staleAfter: staleAfter)
         if context.json {
             context.terminal.line(JSONWriter.compactString(json(summary, now: now)))
         } else {

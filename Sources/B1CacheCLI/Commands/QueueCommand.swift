@@ -25,14 +25,14 @@ enum QueueCommand: Command {
 
     static func run(_ context: CommandContext) throws -> ExitCode {
         let positionals = context.arguments.positionals
-        let queue = WriteQueue(paths: context.paths)
+        let cache = try context.cache()
         switch positionals.first {
         case nil, "list":
             guard positionals.count <= 1 else { throw UsageError("'queue list' takes no arguments") }
-            return try list(queue, failed: context.arguments.has("--failed"), context: context)
+            return try list(cache, failed: context.arguments.has("--failed"), context: context)
         case "show":
             guard positionals.count == 2 else { throw UsageError("'queue show' needs one write ID") }
-            let found = try queue.find(id: positionals[1])
+            let found = try cache.find(id: positionals[1])
             guard let write = found.write else { throw found.problem ?? QueueError.writeNotFound(id: positionals[1]) }
             context.terminal.line(String(decoding: write.encoded(), as: UTF8.self).trimmingCharacters(in: .newlines))
             return .ok
@@ -41,8 +41,8 @@ enum QueueCommand: Command {
         }
     }
 
-    static func list(_ queue: WriteQueue, failed: Bool, context: CommandContext) throws -> ExitCode {
-        let listed = try queue.list(failed ? .failed : .pending)
+    static func list(_ cache: Cache, failed: Bool, context: CommandContext) throws -> ExitCode {
+        let listed = try cache.writes(failed ? .failed : .pending)
         let now = Date()
         var rows = [["ID", "KIND", "AGE", "ATTEMPTS", "LAST ERROR"]]
         for item in listed {
@@ -90,7 +90,7 @@ enum DropCommand: Command {
 
     static func run(_ context: CommandContext) throws -> ExitCode {
         guard context.arguments.positionals.count == 1 else { throw UsageError("'drop' needs one write ID") }
-        let dropped = try WriteQueue(paths: context.paths).drop(id: context.arguments.positionals[0])
+        let dropped = try context.cache().drop(id: context.arguments.positionals[0])
         let what = dropped.write.map { "\($0.kind.rawValue) write \($0.id)" } ?? "unreadable write file"
         context.terminal.line("Dropped \(dropped.place.rawValue) \(what) (\(dropped.entry.fileName)).")
         return .ok

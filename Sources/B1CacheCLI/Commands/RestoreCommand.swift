@@ -37,8 +37,8 @@ enum RestoreCommand: Command {
             throw UsageError("'restore' takes one argument, the backup folder",
                              hint: "e.g. b1cache restore ~/b1cache-backup")
         }
-        let result = try Restore.run(paths: context.paths, from: absolute(source),
-                                     force: context.arguments.has("--force"), wait: context.arguments.has("--wait"))
+        let result = try context.cache().restore(from: absolute(source), force: context.arguments.has("--force"),
+                                                 busy: context.busy)
         if context.json {
             context.terminal.line(JSONWriter.compactString([
                 "source": .string(result.source.path), "root": .string(result.root.path),

@@ -25,8 +25,8 @@ enum RetryCommand: Command {
         guard all != (positionals.count == 1), positionals.count <= 1 else {
             throw UsageError("'retry' takes one failed write ID, or --all")
         }
-        let queue = WriteQueue(paths: context.paths)
-        let moved = try all ? queue.retryAllFailed() : [queue.retryFailed(id: positionals[0])]
+        let cache = try context.cache()
+        let moved = try all ? cache.retryAll() : [cache.retry(id: positionals[0])]
         for write in moved {
             let previous = write.retryOf.last.map { " (retry of \($0))" } ?? ""
             context.terminal.line("Back in the queue: \(write.kind.rawValue) \(write.id)\(previous)")
@@ -53,7 +53,7 @@ enum LogCommand: Command {
     """
 
     static func run(_ context: CommandContext) throws -> ExitCode {
-        let history = try History(paths: context.paths).read()
+        let history = try context.cache().history()
         if history.skippedLines > 0 {
             let count = history.skippedLines
             let lines = count == 1 ? "1 line that is not an entry" : "\(count) lines that are not entries"

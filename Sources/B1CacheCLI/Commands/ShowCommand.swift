@@ -33,24 +33,16 @@ enum ShowCommand: Command {
         guard let collection = CollectionName(rawValue: positionals[0]) else {
             throw StoreError.unknownCollection(name: positionals[0])
         }
-        let store = CacheStore(paths: context.paths)
-        guard let envelope = try store.envelope(for: collection) else {
+        let withPending = context.arguments.has("--with-pending")
+        guard let read = try context.cache().items(of: collection, withPending: withPending) else {
             context.terminal.error("\(collection.rawValue) is not cached yet (no \(context.paths.envelope(for: collection).path))",
                                    hint: "run 'b1cache sync \(collection.rawValue)' while online")
             return .failure
         }
-        var items = envelope.items
-        if context.arguments.has("--with-pending") {
-            let queue = WriteQueue(paths: context.paths)
-            var writes: [PendingWrite] = []
-            for listed in try queue.list(.pending) {
-                if let write = listed.write { writes.append(write) } else {
-                    let problem = listed.problem?.description ?? listed.entry.url.path
-                    context.terminal.warning("not overlaid, unreadable: \(problem)", hint: Terminal.unreadableFileHint)
-                }
-            }
-            items = PendingOverlay.apply(writes, to: items, collection: collection)
+        for problem in read.unreadableWrites {
+            context.terminal.warning("not overlaid, unreadable: \(problem.description)", hint: Terminal.unreadableFileHint)
         }
+        let items = read.items
         if let id = context.arguments.value("--id") {
             guard let item = items.first(where: { $0["id"]?.stringValue == id }) else {
                 throw StoreError.itemNotFound(collection: collection.rawValue, id: id)

@@ -36,8 +36,8 @@ enum SignOutCommand: Command {
             throw UsageError("--overwrite only applies to --export-pending FILE")
         }
         let paths = context.paths
-        let result = try SignOut.run(paths: paths, force: context.arguments.has("--force"), export: export,
-                                     wait: context.arguments.has("--wait"))
+        let result = try context.cache().signOut(force: context.arguments.has("--force"), export: export,
+                                                 busy: context.busy)
         if let link = result.plantedLockLink {
             context.terminal.warning("\(link) was a symbolic link, not a lock b1cache made; wiped anyway (--force)")
         }

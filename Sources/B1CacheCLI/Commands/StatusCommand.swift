@@ -51,7 +51,7 @@ enum StatusCommand: Command {
         guard timeout > 0 else { throw UsageError("--timeout must be more than 0") }
         let server = try ServerOptions.serverURL(context)
         let caFile = try ServerOptions.caFile(context)
-        let status = try CacheStatus.load(paths: context.paths, now: now, staleAfter: staleAfter)
+        let status = try context.cache().status(now: now, staleAfter: staleAfter)
         var failure: (any Error)?
         if let server { failure = await probe(server, timeout: timeout, caFile: caFile) }
         let offlineReason = failure.map { "\($0)" }

@@ -55,16 +55,13 @@ enum SyncCommand: Command {
         let client = try ServerOptions.client(context)
         let terminal = context.terminal
         let started = Date()
-        var syncer = Syncer(paths: context.paths, client: client, options: options)
-        if !context.json {
-            syncer.progress = { event in show(event, on: terminal) }
-            syncer.flushProgress = { done, total in
-                ProgressLine.show(done: done, total: total, elapsed: Date().timeIntervalSince(started), to: terminal)
-            }
+        let showEvent: @Sendable (SyncEvent) -> Void = { event in show(event, on: terminal) }
+        let showFlush: @Sendable (Int, Int) -> Void = { done, total in
+            ProgressLine.show(done: done, total: total, elapsed: Date().timeIntervalSince(started), to: terminal)
         }
-        try CacheRoot.prepare(context.paths)  // the first sync fills a root that does not exist yet; the lock lives in it
-        let lock = CacheLock(paths: context.paths, command: "sync")
-        let report = try await lock.withLock(wait: context.arguments.has("--wait")) { try await syncer.run() }
+        let progress = context.json ? nil : showEvent, flushProgress = context.json ? nil : showFlush
+        let report = try await context.cache().sync(client: client, options: options, busy: context.busy,
+                                                    progress: progress, flushProgress: flushProgress)
         let elapsed = Date().timeIntervalSince(started)
         if context.json {
             terminal.line(JSONWriter.compactString(json(report, elapsed: elapsed)))

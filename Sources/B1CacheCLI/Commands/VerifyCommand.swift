@@ -23,8 +23,7 @@ enum VerifyCommand: Command {
     static func run(_ context: CommandContext) throws -> ExitCode {
         guard context.arguments.positionals.isEmpty else { throw UsageError("'verify' takes no arguments") }
         let repair = context.arguments.has("--repair")
-        let verifier = Verifier(paths: context.paths, repair: repair, lockCheck: lockCheck, lockRepair: lockRepair)
-        let problems = try verifier.run()
+        let problems = try context.cache().verify(repair: repair)
         if context.json {
             for problem in problems { context.terminal.line(JSONWriter.compactString(json(problem))) }
         } else if problems.isEmpty {
@@ -50,13 +49,5 @@ enum VerifyCommand: Command {
     static func print(_ problem: VerifyProblem, on terminal: Terminal) {
         terminal.line("\(terminal.paint(problem.kind.rawValue, .red))  \(problem.path): \(problem.detail)")
         if let repair = problem.repair { terminal.line("  repaired: \(repair)") }
-    }
-
-    /// A lock left by a process that is gone counts as a problem (the next flush breaks it by itself).
-    static let lockCheck: (@Sendable (CachePaths) throws -> String?)? = { try CacheLock.staleDescription(paths: $0) }
-    /// With --repair a stale lock is broken, as the next command that needs it would; an unreadable owner.json is
-    /// kept in quarantine/.
-    static let lockRepair: (@Sendable (CachePaths, (URL) throws -> String) throws -> String?)? = {
-        try CacheLock.breakIfStale(paths: $0, keeping: $1)
     }
 }
