@@ -31,10 +31,9 @@ public enum CacheRoot {
         }
     }
 
-    /// Creates the root (`0700`, parents too) and its folders if missing, after the safety checks, and finishes
-    /// a sign-out or restore that was interrupted.
+    /// Creates the root (`0700`, parents too) and its folders if missing, after the safety checks. (A sign-out or
+    /// restore that was interrupted is finished by `Cache` first, which is above this layer.)
     public static func prepare(_ paths: CachePaths) throws {
-        try finishInterrupted(paths)
         if try !check(paths.root) {
             try createFolder(paths.root, withParents: true)
             excludeFromBackup(paths.root)
@@ -82,24 +81,5 @@ public enum CacheRoot {
             }
         }
         return removed
-    }
-
-    /// Finishes what a killed sign-out or restore left beside the root (every command but `path` and `status`
-    /// calls this first, so a reader never has to know about it).
-    public static func finishInterrupted(_ paths: CachePaths) throws {
-        try finishInterruptedSignOut(paths)
-        try Restore.finishInterrupted(paths)
-    }
-
-    /// Deletes a root that sign-out renamed aside but had no time to delete.
-    public static func finishInterruptedSignOut(_ paths: CachePaths) throws {
-        let parent = paths.root.deletingLastPathComponent()
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: parent.path) else { return }
-        for name in names where name.hasPrefix(paths.signOutPrefix) {
-            let leftover = parent.appendingPathComponent(name)
-            do { try FileManager.default.removeItem(at: leftover) } catch {
-                throw StoreError.writeFailed(path: leftover.path, reason: "could not finish deleting a signed-out cache")
-            }
-        }
     }
 }

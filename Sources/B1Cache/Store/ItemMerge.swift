@@ -17,9 +17,6 @@ struct ItemMerge {
         }
     }
 
-    /// Applies one page: its items first, then its deleted ids (an id is in one of the two within a page).
-    mutating func apply(_ page: CollectionPage) { apply(items: page.items, deleted: page.deleted) }
-
     /// Replaces or appends `items` by id (items without a string id are skipped), then removes `deleted` ids.
     mutating func apply(items: [JSONValue], deleted: [String]) {
         for item in items {

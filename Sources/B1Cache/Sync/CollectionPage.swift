@@ -55,3 +55,8 @@ extension ServerClient {
         return try CollectionPage.decode(try Self.parse(response, path: path), collection: collection, path: path)
     }
 }
+
+extension ItemMerge {
+    /// Applies one page: its items first, then its deleted ids (an id is in one of the two within a page).
+    mutating func apply(_ page: CollectionPage) { apply(items: page.items, deleted: page.deleted) }
+}

@@ -45,8 +45,19 @@ public final class Cache: Sendable {
     /// - Throws: `StoreError` for an unsafe root, or when an interrupted operation cannot be finished.
     public static func open(_ paths: CachePaths, recover: Bool = true) throws -> Cache {
         try CacheRoot.check(paths.root)
-        if recover { try CacheRoot.finishInterrupted(paths) }
+        if recover { try finishInterrupted(paths) }
         return Cache(paths: paths)
+    }
+
+    /// Finishes what a killed sign-out or restore left beside the root: a root renamed aside is deleted, a restore
+    /// is completed or undone (`Restore.finishInterrupted`). Every method that writes calls it first, so a handle
+    /// held for hours never creates a fresh root where another process's restore was about to rename its copy.
+    /// It costs one listing of the root's parent folder.
+    public func recover() throws { try Self.finishInterrupted(paths) }
+
+    static func finishInterrupted(_ paths: CachePaths) throws {
+        try SignOut.finishInterrupted(paths)
+        try Restore.finishInterrupted(paths)
     }
 
     // MARK: Reading (no lock)
@@ -105,24 +116,35 @@ public final class Cache: Sendable {
     /// - Throws: `QueueError` for bad input (nothing written); `StoreError` when the disk refuses.
     @discardableResult
     public func enqueue(_ requests: [WriteRequest]) throws -> [EnqueueResult] {
-        try enqueuer.withLock { try $0.enqueueBatch(requests) }
+        try recover()
+        return try enqueuer.withLock { try $0.enqueueBatch(requests) }
     }
 
     /// Queues one write; see `enqueue(_:)`.
     @discardableResult
     public func enqueue(_ request: WriteRequest) throws -> EnqueueResult {
-        try enqueuer.withLock { try $0.enqueue(request) }
+        try recover()
+        return try enqueuer.withLock { try $0.enqueue(request) }
     }
 
     /// Puts a failed write back in the queue under a new id (`WriteQueue.retryFailed`).
-    public func retry(id: String) throws -> PendingWrite { try WriteQueue(paths: paths).retryFailed(id: id) }
+    public func retry(id: String) throws -> PendingWrite {
+        try recover()
+        return try WriteQueue(paths: paths).retryFailed(id: id)
+    }
 
     /// Puts every readable failed write back in the queue.
-    public func retryAll() throws -> [PendingWrite] { try WriteQueue(paths: paths).retryAllFailed() }
+    public func retryAll() throws -> [PendingWrite] {
+        try recover()
+        return try WriteQueue(paths: paths).retryAllFailed()
+    }
 
     /// Discards a pending or failed write on purpose.
     @discardableResult
-    public func drop(id: String) throws -> WriteQueue.Listed { try WriteQueue(paths: paths).drop(id: id) }
+    public func drop(id: String) throws -> WriteQueue.Listed {
+        try recover()
+        return try WriteQueue(paths: paths).drop(id: id)
+    }
 
     // MARK: Operations that take the lock
 
@@ -130,6 +152,7 @@ public final class Cache: Sendable {
     /// - Throws: `LockError.busy` (with `.fail`), and what `Flusher.run` throws.
     public func flush(client: ServerClient, options: FlushOptions = FlushOptions(), busy: Busy = .fail,
                       progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> FlushReport {
+        try recover()
         let flusher = Flusher(paths: paths, client: client, options: options, progress: progress)
         return try await CacheLock(paths: paths, command: "flush").withLock(wait: busy.waits) { try await flusher.run() }
     }
@@ -141,6 +164,7 @@ public final class Cache: Sendable {
                      flushProgress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> SyncReport {
         var syncer = Syncer(paths: paths, client: client, options: options, progress: progress)
         syncer.flushProgress = flushProgress
+        try recover()
         try CacheRoot.prepare(paths)
         return try await CacheLock(paths: paths, command: "sync").withLock(wait: busy.waits) { [syncer] in
             try await syncer.run()
@@ -150,22 +174,26 @@ public final class Cache: Sendable {
     /// Checks every file; with `repair`, puts right what can be put right without losing data, a stale lock
     /// included (a folder that is not a cache is refused: `StoreError.notACache`).
     public func verify(repair: Bool = false) throws -> [VerifyProblem] {
-        try Verifier(paths: paths, repair: repair, lockCheck: { try CacheLock.staleDescription(paths: $0) },
+        if repair { try recover() }
+        return try Verifier(paths: paths, repair: repair, lockCheck: { try CacheLock.staleDescription(paths: $0) },
                      lockRepair: { try CacheLock.breakIfStale(paths: $0, keeping: $1) }).run()
     }
 
     /// A consistent, verified copy of the cache at `destination`, made under the lock.
     public func backup(to destination: URL, busy: Busy = .fail) throws -> Backup.Result {
-        try Backup.run(paths: paths, to: destination, wait: busy.waits)
+        try recover()
+        return try Backup.run(paths: paths, to: destination, wait: busy.waits)
     }
 
     /// Replaces the cache with a verified copy of `source` (refused over pending or failed writes unless `force`).
     public func restore(from source: URL, force: Bool = false, busy: Busy = .fail) throws -> Restore.Result {
-        try Restore.run(paths: paths, from: source, force: force, wait: busy.waits)
+        try recover()
+        return try Restore.run(paths: paths, from: source, force: force, wait: busy.waits)
     }
 
     /// Wipes the cache (refused over pending or failed writes unless `force` or an export), under the lock.
     public func signOut(force: Bool = false, export: SignOut.Export? = nil, busy: Busy = .fail) throws -> SignOut.Result {
-        try SignOut.run(paths: paths, force: force, export: export, wait: busy.waits)
+        try recover()
+        return try SignOut.run(paths: paths, force: force, export: export, wait: busy.waits)
     }
 }

@@ -56,7 +56,7 @@ public enum SignOut {
 
     /// Wipes the cache at `paths`, atomically from a reader's point of view: the root is renamed aside (one
     /// rename, so a reader sees the whole cache or none of it), then deleted. A leftover from an interrupted wipe
-    /// is deleted by the next run (`CacheRoot.finishInterruptedSignOut`). Takes the cache lock, so no flush or
+    /// is deleted by the next run (`SignOut.finishInterrupted`). Takes the cache lock, so no flush or
     /// sync is running in the folder it deletes (the rename takes the lock away with the root).
     /// - Parameters:
     ///   - force: wipe even when writes are pending or failed.
@@ -66,7 +66,7 @@ public enum SignOut {
     /// - Throws: `StoreError.notACache` for a folder holding anything b1cache does not make, `SignOutError`
     ///   (nothing is changed), `LockError`, `StoreError` on I/O failures.
     public static func run(paths: CachePaths, force: Bool, export: Export?, wait: Bool = false) throws -> Result {
-        try CacheRoot.finishInterruptedSignOut(paths)
+        try finishInterrupted(paths)
         if let export { try checkExportPath(export, root: paths.root) }
         switch try CacheFolder.requireCache(paths, toAct: "delete") {
         case .missing: return Result(removed: false, exported: 0, plantedLockLink: nil)
@@ -109,8 +109,20 @@ public enum SignOut {
         } catch {
             throw StoreError.from(error, writing: paths.root)
         }
-        try CacheRoot.finishInterruptedSignOut(paths)
+        try finishInterrupted(paths)
         return Result(removed: true, exported: exported, plantedLockLink: nil)
+    }
+
+    /// Deletes a root that sign-out renamed aside but had no time to delete.
+    public static func finishInterrupted(_ paths: CachePaths) throws {
+        let parent = paths.root.deletingLastPathComponent()
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: parent.path) else { return }
+        for name in names where name.hasPrefix(paths.signOutPrefix) {
+            let leftover = parent.appendingPathComponent(name)
+            do { try FileManager.default.removeItem(at: leftover) } catch {
+                throw StoreError.writeFailed(path: leftover.path, reason: "could not finish deleting a signed-out cache")
+            }
+        }
     }
 
     /// Refuses an export path inside the cache (it would be wiped with it) or where something already is, unless
