@@ -30,8 +30,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the sibling modules, wherever we are run from
 
-from events import DEFAULT_HEARTBEAT_SECONDS, Feed, Stream, refuse, resume_point  # noqa: E402
+from events import DEFAULT_HEARTBEAT_SECONDS, Feed, Stream, refuse, reset_connection, resume_point  # noqa: E402
 from faults import Faults, Stats  # noqa: E402
+from offline import Offline  # noqa: E402
 from protocol import (  # noqa: E402
     COLLECTIONS, DEFAULT_DEV_ACCOUNT, DEFAULT_LIMIT, DEV_TOKEN, MAX_BATCH, MAX_BODY_BYTES, MAX_LIMIT,
     OTHER_ACCOUNT, OTHER_TOKEN, ApiError, dumps, invalid, utc_now,
@@ -67,6 +68,7 @@ class Handler(BaseHTTPRequestHandler):
     faults: Faults
     stats: Stats
     feed: Feed
+    offline: Offline
     verbose = False
     dev_token = DEV_TOKEN
     api_path = ""
@@ -255,6 +257,9 @@ class Handler(BaseHTTPRequestHandler):
         self.counted = not path.startswith("/admin/")
         if self.counted:
             self.stats.count_request(path, self.path)
+            if self.offline.active():  # POST /admin/offline: a server that went away
+                self.stats.count_answer("reset")
+                return reset_connection(self)
         try:
             raw = self.read_body()
             if path.startswith("/v1/"):
@@ -336,6 +341,11 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/admin/mutate":
             need("POST")
             return self.mutate(self.json_body(raw))
+        if path == "/admin/offline":
+            if method == "POST":
+                return self.send_json(200, self.offline.go(*Offline.validate(self.json_body(raw))))
+            need("GET")
+            return self.send_json(200, self.offline.snapshot())
         if path == "/admin/events":
             need("GET")
             return self.send_json(200, self.feed.snapshot())
@@ -541,6 +551,7 @@ def main(argv=None) -> int:
 
     Handler.store, Handler.faults, Handler.stats, Handler.verbose = store, Faults(), Stats(), args.verbose
     Handler.feed = Feed(args.heartbeat_seconds)
+    Handler.offline = Offline(Handler.feed)
     store.listeners.append(Handler.feed.changed)
     Handler.dev_token = args.dev_token
     try:
@@ -552,13 +563,14 @@ def main(argv=None) -> int:
     def stop(signum, frame):
         # shutdown() waits for serve_forever() to return, so it cannot run on this (the serving) thread.
         # Raising from the handler instead is not safe: socketserver catches Exception per request.
+        Handler.offline.stop()
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"listening on http://{args.host}:{server.server_address[1]}", flush=True)
     try:
-        server.serve_forever(poll_interval=0.1)
+        Handler.offline.serve(server)  # serve_forever(), with the pauses of POST /admin/offline "refuse"
     finally:
         server.server_close()
         Handler.feed.close()  # open streams stop touching the store before it closes

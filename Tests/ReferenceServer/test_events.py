@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tests of the change feed (GET /v1/events) Run by test_server.py (make test), or
+"""Tests of the change feed (GET /v1/events) and of POST /admin/offline. Run by test_server.py (make test), or
 alone: python3 Tests/ReferenceServer/test_events.py
 
 Streams are read from a raw socket, so a test sees exactly the bytes the server sends. A test never waits for
@@ -21,7 +21,7 @@ sys.dont_write_bytecode = True
 
 from test_server import DEV, OTHER, SEED_ACCOUNT, ServerProcess, ServerTestCase, make_seed, write  # noqa: E402
 
-PATIENCE = 10  # seconds a test waits for something that must happen (a stream ending)
+PATIENCE = 10  # seconds a test waits for something that must happen (a stream ending, the server coming back)
 
 
 class EventStream:
@@ -248,6 +248,101 @@ class EventTests(FeedTestCase):
         stream.close()
         self.wait_streams(0)
         self.assertEqual(self.stream(last_event_id=before).event(), ("invoices", changed))
+
+
+class OfflineTests(FeedTestCase):
+    server_args = ("--heartbeat-seconds", "0.2")
+
+    def health(self, conn=None):
+        own = conn is None
+        conn = conn or http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=PATIENCE)
+        try:
+            conn.request("GET", "/v1/health")
+            return conn.getresponse().read()
+        finally:
+            if own:
+                conn.close()
+
+    def keep_alive(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=PATIENCE)
+        self.addCleanup(conn.close)
+        return conn
+
+    def admin(self, conn, method, path, body=None):
+        conn.request(method, path, body=None if body is None else json.dumps(body).encode())
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+
+    def test_heartbeat_option(self):
+        stream = self.stream()
+        self.assertEqual(stream.headers["b1-heartbeat-seconds"], "0.2")
+        self.assertEqual(stream.block(), {"comments": ["heartbeat"]})
+
+    def test_refuse_closes_the_port_then_it_comes_back_by_itself(self):
+        admin, api = self.keep_alive(), self.keep_alive()
+        self.assertEqual(self.admin(admin, "GET", "/admin/offline")[1]["offline"], False)
+        self.health(api)
+        stream = self.stream()
+        status, body = self.admin(admin, "POST", "/admin/offline", {"seconds": 60, "mode": "refuse"})
+        self.assertEqual((status, body), (200, {"offline": True, "mode": "refuse", "seconds": 60}))
+        with self.assertRaises(ConnectionRefusedError):
+            self.health()
+        with self.assertRaises(ConnectionRefusedError):  # admin calls on a new connection too (one port)
+            self.call("GET", "/admin/offline", token=None)
+        with self.assertRaises((ConnectionError, http.client.HTTPException)):
+            self.health(api)  # a connection kept alive from before is reset on its next /v1/ request
+        with self.assertRaises(ConnectionError):
+            while stream.block() is not None:  # heartbeats sent before the switch, then the reset
+                pass
+        # An admin connection kept alive from before still works: here it moves the end of the period close.
+        self.assertEqual(self.admin(admin, "GET", "/admin/offline")[1]["mode"], "refuse")
+        self.admin(admin, "POST", "/admin/offline", {"seconds": 0.2, "mode": "refuse"})
+        deadline = time.monotonic() + PATIENCE
+        while True:
+            try:
+                self.assertEqual(json.loads(self.health())["status"], "ok")
+                break
+            except ConnectionRefusedError:
+                self.assertLess(time.monotonic(), deadline, "the server did not come back")
+                time.sleep(0.05)
+        self.assertEqual(self.call("GET", "/admin/offline", token=None)[2]["offline"], False)
+        self.assertPoked(self.stream(), "clients")
+
+    def test_reset_keeps_admin_working(self):
+        stream, before = self.stream(), self.touch("settings")
+        self.assertEqual(self.call("POST", "/admin/offline", {"seconds": 60, "mode": "reset"}, token=None)[0], 200)
+        with self.assertRaises(ConnectionError):
+            while stream.block() is not None:  # heartbeats sent before the switch, then the reset
+                pass
+        with self.assertRaises((ConnectionError, http.client.HTTPException)):
+            self.health()
+        with self.assertRaises((ConnectionError, http.client.HTTPException)):
+            self.call("GET", "/v1/session")
+        changed = self.touch("clients")  # made while the server is away
+        state = self.call("GET", "/admin/offline", token=None)[2]
+        self.assertEqual((state["offline"], state["mode"]), (True, "reset"))
+        self.assertGreater(state["remainingSeconds"], 0)
+        self.assertIn("reset", self.call("GET", "/admin/stats", token=None)[2]["byStatus"])
+        self.assertEqual(self.call("POST", "/admin/offline", {"seconds": 0}, token=None)[2]["offline"], False)
+        self.assertEqual(json.loads(self.health())["status"], "ok")
+        self.assertEqual(self.stream(since=before).event(), ("clients", changed))
+
+    def test_offline_is_validated(self):
+        for bad in ([], {"seconds": -1}, {"seconds": True}, {"seconds": "5"}, {"seconds": 5, "mode": "x"},
+                    {"seconds": 5, "when": 1}, {"mode": "reset"}, {"seconds": 3601}):
+            self.assertError(self.call("POST", "/admin/offline", bad, token=None), 400, "bad_request")
+        self.assertEqual(self.call("GET", "/admin/offline", token=None)[2],
+                         {"offline": False, "mode": None, "remainingSeconds": 0.0})
+
+    def test_sigterm_while_refusing_exits_cleanly(self):
+        make_seed(self.tmp / "seed-stop")
+        server = ServerProcess(self.tmp / "stop.sqlite", self.tmp / "seed-stop")
+        server.start()
+        try:
+            self.assertEqual(server.request("GET", "/v1/session")[2], SEED_ACCOUNT)
+            self.assertEqual(server.request("POST", "/admin/offline", {"seconds": 600}, token=None)[0], 200)
+        finally:
+            self.assertEqual(server.stop(), 0)
 
 
 if __name__ == "__main__":

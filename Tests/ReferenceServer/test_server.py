@@ -668,5 +668,5 @@ class SampleCacheTests(unittest.TestCase):
 
 if __name__ == "__main__":
     sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-    from test_events import EventTests  # noqa: E402,F401  (the change feed; run here by make test)
+    from test_events import EventTests, OfflineTests  # noqa: E402,F401  (the change feed; run here by make test)
     unittest.main(verbosity=2)
