@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
+from events import EventFaults
 from protocol import MAX_BATCH as MAX_BATCH_RESULTS, ApiError
 
 # --- Faults -------------------------------------------------------------------------------------
@@ -51,6 +52,7 @@ class Faults:
 
     FIELDS = {"latencyMs", "status", "count", "retryAfter", "drop", "dropAfterApply",
               "conflictIds", "failIds", "path"} | set(Misbehaviour.FIELDS)
+    FIELDS |= set(EventFaults.FIELDS)
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -59,7 +61,8 @@ class Faults:
     @staticmethod
     def _empty() -> dict:
         return {"latencyMs": 0, "status": None, "count": 0, "retryAfter": None, "drop": 0,
-                "dropAfterApply": 0, "conflictIds": [], "failIds": [], "path": None, **Misbehaviour.empty()}
+                "dropAfterApply": 0, "conflictIds": [], "failIds": [], "path": None, **Misbehaviour.empty(),
+                **EventFaults.empty()}
 
     @classmethod
     def validate(cls, body) -> dict:
@@ -97,6 +100,7 @@ class Faults:
             raise ApiError(400, "bad_request", "path must be a path prefix starting with /")
         state["path"] = path
         state.update(Misbehaviour.validate(body, count))
+        state.update(EventFaults.validate(body, count))
         return state
 
     def replace(self, state: dict):
@@ -146,6 +150,11 @@ class Faults:
     def is_conflict(self, write_id: str) -> bool:
         with self._lock:
             return write_id in self._state["conflictIds"]
+
+    def events(self) -> dict:
+        """The feed's fault switches (events.py)."""
+        with self._lock:
+            return {name: self._state[name] for name in EventFaults.FIELDS}
 
     def misbehaviour(self, path: str) -> dict | None:
         """The hostile-server fields in force for an answer to this /v1/ path, or None when there are none."""

@@ -5,6 +5,7 @@ Python 3.11+ standard library only. State lives in SQLite (--db), so it survives
 See docs/PROTOCOL.md for the protocol as built and the admin endpoints.
 
     python3 Tests/ReferenceServer/server.py [--port N|0] [--host 127.0.0.1] [--db PATH] [--seed DIR]
+                                            [--heartbeat-seconds S]
 
 Prints exactly `listening on http://HOST:PORT` (flushed) once it accepts connections.
 """
@@ -29,7 +30,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the sibling modules, wherever we are run from
 
+from events import DEFAULT_HEARTBEAT_SECONDS, Feed, Stream, refuse, reset_connection, resume_point  # noqa: E402
 from faults import Faults, Stats  # noqa: E402
+from offline import Offline  # noqa: E402
 from protocol import (  # noqa: E402
     COLLECTIONS, DEFAULT_DEV_ACCOUNT, DEFAULT_LIMIT, DEV_TOKEN, MAX_BATCH, MAX_BODY_BYTES, MAX_LIMIT,
     OTHER_ACCOUNT, OTHER_TOKEN, ApiError, dumps, invalid, utc_now,
@@ -64,6 +67,8 @@ class Handler(BaseHTTPRequestHandler):
     store: Store
     faults: Faults
     stats: Stats
+    feed: Feed
+    offline: Offline
     verbose = False
     dev_token = DEV_TOKEN
     api_path = ""
@@ -252,6 +257,9 @@ class Handler(BaseHTTPRequestHandler):
         self.counted = not path.startswith("/admin/")
         if self.counted:
             self.stats.count_request(path, self.path)
+            if self.offline.active():  # POST /admin/offline: a server that went away
+                self.stats.count_answer("reset")
+                return reset_connection(self)
         try:
             raw = self.read_body()
             if path.startswith("/v1/"):
@@ -304,6 +312,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/v1/writes:batch":
             need("POST")
             return self.post_batch(path, raw)
+        if path == "/v1/events":
+            need("GET")
+            return self.get_events(path, query)
         if path == "/admin/ledger":
             need("GET")
             write_id = query.get("id", [None])[0]
@@ -323,12 +334,21 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/admin/faults":
             if method == "POST":
                 self.faults.replace(Faults.validate(self.json_body(raw)))
+                self.feed.wake_all()  # open streams act on the feed's switches at once
             else:
                 need("GET")
             return self.send_json(200, self.faults.snapshot())
         if path == "/admin/mutate":
             need("POST")
             return self.mutate(self.json_body(raw))
+        if path == "/admin/offline":
+            if method == "POST":
+                return self.send_json(200, self.offline.go(*Offline.validate(self.json_body(raw))))
+            need("GET")
+            return self.send_json(200, self.offline.snapshot())
+        if path == "/admin/events":
+            need("GET")
+            return self.send_json(200, self.feed.snapshot())
         raise ApiError(404, "not_found", f"no such endpoint: {method} {path}")
 
     def get_collection(self, name: str, query: dict):
@@ -341,6 +361,21 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "bad_request", f"limit must be a positive integer (at most {MAX_LIMIT})")
         limit = min(int(limit_text), MAX_LIMIT)
         self.send_body(200, self.store.pull(account["orgId"], name, since_text, limit))
+
+    def get_events(self, path: str, query: dict):
+        refused = refuse(self.faults, path)  # before authentication, as a server without the route
+        if refused:
+            return self.send_json(refused[0].status, refused[0].body(), refused[1])
+        org = self.authenticate()["orgId"]
+        waker = self.feed.subscribe(org)
+        try:
+            last = resume_point(self, query, org)
+        except BaseException:
+            self.feed.unsubscribe(waker)
+            raise
+        if self.counted:
+            self.stats.count_answer(200)
+        Stream(self, org, last).run(waker)
 
     def post_write(self, path: str, raw: bytes):
         account = self.authenticate()
@@ -475,6 +510,8 @@ def parse_args(argv):
     parser.add_argument("--no-seed", action="store_true", help="start the sample account empty")
     parser.add_argument("--dev-token", default=DEV_TOKEN,
                         help=f"the token of the seeded account, set when the database is seeded (default {DEV_TOKEN})")
+    parser.add_argument("--heartbeat-seconds", type=float, default=DEFAULT_HEARTBEAT_SECONDS,
+                        help="seconds between heartbeat comments on /v1/events (default 15)")
     parser.add_argument("--verbose", action="store_true", help="log every request on stderr")
     args = parser.parse_args(argv)
     host = "127.0.0.1" if args.host == "localhost" else args.host
@@ -484,6 +521,8 @@ def parse_args(argv):
     except ValueError:
         parser.error(f"--host must be an IPv4 loopback address (this test server never listens on a network): {args.host}")
     args.host = host
+    if not 0.05 <= args.heartbeat_seconds <= 3600:
+        parser.error(f"--heartbeat-seconds must be from 0.05 to 3600: {args.heartbeat_seconds:g}")
     return args
 
 
@@ -511,6 +550,9 @@ def main(argv=None) -> int:
         print("reference server: database already has data; --seed ignored", file=sys.stderr)
 
     Handler.store, Handler.faults, Handler.stats, Handler.verbose = store, Faults(), Stats(), args.verbose
+    Handler.feed = Feed(args.heartbeat_seconds)
+    Handler.offline = Offline(Handler.feed)
+    store.listeners.append(Handler.feed.changed)
     Handler.dev_token = args.dev_token
     try:
         server = Server((args.host, args.port), Handler)
@@ -521,15 +563,17 @@ def main(argv=None) -> int:
     def stop(signum, frame):
         # shutdown() waits for serve_forever() to return, so it cannot run on this (the serving) thread.
         # Raising from the handler instead is not safe: socketserver catches Exception per request.
+        Handler.offline.stop()
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"listening on http://{args.host}:{server.server_address[1]}", flush=True)
     try:
-        server.serve_forever(poll_interval=0.1)
+        Handler.offline.serve(server)  # serve_forever(), with the pauses of POST /admin/offline "refuse"
     finally:
         server.server_close()
+        Handler.feed.close()  # open streams stop touching the store before it closes
         with store.lock:  # let a write in progress finish its transaction
             store.close()
         if temp_dir:

@@ -50,6 +50,11 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self.listeners = []  # called with the org id after each committed change to its data (events.py)
+
+    def changed(self, org: str):
+        for listener in self.listeners:
+            listener(org)
 
     def close(self):
         with self.lock:
@@ -277,6 +282,7 @@ class Store:
                     " collection=?, entity_ids=? WHERE org_id=? AND id=?",
                     (now, collection, dumps([e["id"] for e in entities]), org, write_id))
                 self.commit()
+                self.changed(org)
                 return {"id": write_id, "status": "applied", "collection": collection, "entities": entities}
             except BaseException:
                 self.rollback()
@@ -345,6 +351,7 @@ class Store:
                     self.put_item(org, collection, item)
                 cursor = self.current_seq(org)
                 self.commit()
+                self.changed(org)
             except BaseException:
                 self.rollback()
                 raise

@@ -81,12 +81,13 @@ def make_seed(folder: Path, account=SEED_ACCOUNT, data=SEED):
 
 
 class ServerProcess:
-    def __init__(self, db: Path, seed: Path):
+    def __init__(self, db: Path, seed: Path, args=()):
         self.db, self.seed, self.process, self.port = db, seed, None, None
+        self.args = list(args)  # more server options
 
     def start(self):
         self.process = subprocess.Popen(
-            [sys.executable, str(SERVER), "--port", "0", "--db", str(self.db), "--seed", str(self.seed)],
+            [sys.executable, str(SERVER), "--port", "0", "--db", str(self.db), "--seed", str(self.seed)] + self.args,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.process.stdout.readline().strip()
         if not line.startswith("listening on http://127.0.0.1:"):
@@ -127,11 +128,13 @@ def write(kind, payload, write_id=None):
 
 
 class ServerTestCase(unittest.TestCase):
+    server_args = ()  # more server options for the class's server
+
     @classmethod
     def setUpClass(cls):
         cls.tmp = Path(tempfile.mkdtemp(prefix="b1-refserver-test-"))
         make_seed(cls.tmp / "seed")
-        cls.server = ServerProcess(cls.tmp / "server.sqlite", cls.tmp / "seed")
+        cls.server = ServerProcess(cls.tmp / "server.sqlite", cls.tmp / "seed", cls.server_args)
         cls.server.start()
 
     @classmethod
@@ -664,4 +667,6 @@ class SampleCacheTests(unittest.TestCase):
 
 
 if __name__ == "__main__":
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+    from test_events import EventTests, OfflineTests  # noqa: E402,F401  (the change feed; run here by make test)
     unittest.main(verbosity=2)
