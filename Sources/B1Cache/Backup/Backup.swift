@@ -12,9 +12,13 @@ import Foundation
 /// destination, made durable, and renamed into place last: a backup killed at any moment leaves no destination
 /// at all (only the hidden sibling, which the next backup to the same destination removes), never a half one.
 public enum Backup {
+    /// What a backup made.
     public struct Result: Sendable {
+        /// The folder the copy is in.
         public var destination: URL
+        /// Files copied.
         public var files: Int
+        /// Bytes copied.
         public var bytes: Int64
         /// Entries not copied (symbolic links, special files), each with the reason.
         public var skipped: [String]

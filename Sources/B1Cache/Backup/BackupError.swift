@@ -21,6 +21,7 @@ public enum BackupError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Restoring would discard writes that exist nowhere else.
     case writesWouldBeLost(pending: Int, failed: Int)
 
+    /// The sentence for the CLI's `b1cache: error:` line.
     public var description: String {
         switch self {
         case .nothingToBackUp(let root):

@@ -11,15 +11,21 @@ import Foundation
 ///    between the two renames leaves no root: the next run renames the (complete) copy into place;
 /// 5. delete the old root. A crash leaves it aside: the next run deletes it.
 public enum Restore {
+    /// What a restore did.
     public struct Result: Sendable {
+        /// The backup restored from.
         public var source: URL
+        /// The cache folder it now fills.
         public var root: URL
+        /// Files copied.
         public var files: Int
+        /// Bytes copied.
         public var bytes: Int64
         /// False when there was no cache to replace.
         public var replaced: Bool
         /// Writes of the replaced cache that were discarded (only with `force`).
         public var lostPending: Int
+        /// Failed writes of the replaced cache that were discarded (only with `force`).
         public var lostFailed: Int
     }
 

@@ -30,6 +30,7 @@ public final class Cache: Sendable {
         var waits: Bool { self == .wait }
     }
 
+    /// Every path of this cache.
     public let paths: CachePaths
     /// One enqueuer for the handle's lifetime, so each enqueue reuses what it learned of the queue and targets.
     private let enqueuer: Mutex<Enqueuer>
@@ -74,6 +75,7 @@ public final class Cache: Sendable {
 
     /// The items of a collection and the write files that could not be overlaid.
     public struct Items: Sendable {
+        /// The items, in the envelope's order (with `withPending`, overlaid copies).
         public var items: [JSONValue]
         /// With `withPending`: pending write files that could not be read, so their effect is not shown.
         public var unreadableWrites: [StoreError]

@@ -12,6 +12,7 @@ public struct FlushPlan: Sendable {
     public var heldBack: (write: PendingWrite, until: Date)?
     /// The file names that could not be read (never sent).
     public var unreadable: [String]
+    /// Writes per request (`FlushOptions.batchSize`, at least 1).
     public var batchSize: Int
 
     /// Plans from the listing of `queue/` (`WriteQueue.list(.pending)`).

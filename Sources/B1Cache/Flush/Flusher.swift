@@ -5,12 +5,14 @@ public enum FlushError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The server could not be reached before anything was sent; nothing changed.
     case offline(reason: String)
 
+    /// The sentence for the CLI's `b1cache: error:` line.
     public var description: String {
         switch self {
         case .offline(let reason): "offline: \(reason); the queue is kept and nothing was lost"
         }
     }
 
+    /// What to do next.
     public var hint: String { "run the same command again when the network is back (flush and sync resume where they stopped)" }
 }
 
@@ -25,6 +27,7 @@ public struct FlushOptions: Sendable {
     /// After this many transient failures a write moves to `failed/`.
     public var maximumAttempts = 8
 
+    /// Options with the defaults (batches of 100, 8 attempts before a write moves to `failed/`).
     public init(maximumWrites: Int? = nil, ignoreBackoff: Bool = false) {
         self.maximumWrites = maximumWrites
         self.ignoreBackoff = ignoreBackoff
@@ -33,8 +36,11 @@ public struct FlushOptions: Sendable {
 
 /// What a flush did.
 public struct FlushReport: Sendable, Equatable {
+    /// Ids the server acknowledged (applied now or before), in the order sent; their files are gone.
     public var applied: [String] = []
+    /// Of `applied`, the ids the server had already applied before this flush.
     public var duplicates: [String] = []
+    /// Ids moved to `failed/` (rejected, or attempts exhausted).
     public var movedToFailed: [String] = []
     /// Why each write in `movedToFailed` failed (the server's rejection, or the last transient error).
     public var failureReasons: [String: String] = [:]
@@ -43,13 +49,17 @@ public struct FlushReport: Sendable, Equatable {
     /// True when the flush stopped because a request failed (no answer, an error status, or an answer that breaks
     /// the protocol), false when it stopped at a write still waiting for its backoff.
     public var stoppedByFailure = false
+    /// Write files still in `queue/` when the flush ended.
     public var remaining = 0
+    /// File names in `queue/` that could not be read, so were not sent.
     public var unreadable: [String] = []
+    /// HTTP requests made for writes (batches or single writes).
     public var requests = 0
 
     /// True when the queue was drained and nothing failed.
     public var isComplete: Bool { remaining == 0 && movedToFailed.isEmpty && unreadable.isEmpty }
 
+    /// Equal in what was applied, failed, left and where it stopped (not timings or request counts).
     public static func == (lhs: FlushReport, rhs: FlushReport) -> Bool {
         lhs.applied == rhs.applied && lhs.movedToFailed == rhs.movedToFailed && lhs.remaining == rhs.remaining
             && lhs.stoppedAt?.id == rhs.stoppedAt?.id
@@ -63,12 +73,16 @@ public struct FlushReport: Sendable, Equatable {
 /// crash at any point leaves the write queued and re-sending it is answered as a duplicate; the first transient
 /// failure stops the flush so no later write overtakes an earlier one.
 public struct Flusher: Sendable {
+    /// The cache being flushed.
     public let paths: CachePaths
+    /// The server the writes go to.
     public let client: ServerClient
+    /// How much to send and how.
     public var options: FlushOptions
     /// Called after each batch with (writes done, writes to do).
     public var progress: (@Sendable (Int, Int) -> Void)?
 
+    /// A flusher of the cache at `paths`; `progress` is called after each batch with (done, to do).
     public init(paths: CachePaths, client: ServerClient, options: FlushOptions = FlushOptions(),
                 progress: (@Sendable (Int, Int) -> Void)? = nil) {
         self.paths = paths

@@ -3,11 +3,14 @@ import Foundation
 /// `history.jsonl`: what flush sent and what the server said, one JSON object per line, newest last, the
 /// newest 1,000 kept (SPEC §7).
 public struct History: Sendable {
+    /// How many entries `history.jsonl` keeps (the newest).
     public static let limit = 1000
     /// Larger than 1,000 lines can be; a bigger file is not one b1cache wrote.
     public static let maximumFileSize = 64 * 1024 * 1024
+    /// The cache whose history this is.
     public let paths: CachePaths
 
+    /// The history of the cache at `paths`.
     public init(paths: CachePaths) { self.paths = paths }
 
     /// One line: `{id, kind, result, at, error?}`.

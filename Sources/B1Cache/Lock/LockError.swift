@@ -13,6 +13,7 @@ public enum LockError: Error, Equatable, Sendable, CustomStringConvertible {
     /// neither followed nor judged as a lock. The CLI exits `8`, as `verify` reports it.
     case symbolicLink(path: String)
 
+    /// The sentence for the CLI's `b1cache: error:` line.
     public var description: String {
         switch self {
         case .busy(let owner):

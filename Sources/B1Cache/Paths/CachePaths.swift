@@ -2,8 +2,10 @@ import Foundation
 
 /// Every path inside a cache root (SPEC §2). No other type builds paths by string concatenation.
 public struct CachePaths: Sendable, Equatable {
+    /// The cache folder (standardized).
     public let root: URL
 
+    /// The paths of the cache at `root` (no file is touched).
     public init(root: URL) { self.root = root.standardizedFileURL }
 
     /// Resolves the root: `--cache-dir` flag, then `B1CACHE_DIR`, then `$XDG_CACHE_HOME/billingone` when
@@ -31,22 +33,33 @@ public struct CachePaths: Sendable, Equatable {
         #endif
     }
 
+    /// `manifest.json`.
     public var manifest: URL { root.appendingPathComponent("manifest.json", isDirectory: false) }
+    /// `collections/`, the envelopes.
     public var collections: URL { root.appendingPathComponent("collections", isDirectory: true) }
+    /// `queue/`, the pending writes.
     public var queue: URL { root.appendingPathComponent("queue", isDirectory: true) }
     /// Staging for atomic creation of write files (same filesystem as `queue/`).
     public var queueStaging: URL { queue.appendingPathComponent(".tmp", isDirectory: true) }
+    /// `failed/`, the writes that failed for good.
     public var failed: URL { root.appendingPathComponent("failed", isDirectory: true) }
+    /// `history.jsonl`, what flush sent.
     public var history: URL { root.appendingPathComponent("history.jsonl", isDirectory: false) }
+    /// `quarantine/`, what `verify --repair` set aside.
     public var quarantine: URL { root.appendingPathComponent("quarantine", isDirectory: true) }
+    /// `flush.lock/`, present while a process holds the lock.
     public var lock: URL { root.appendingPathComponent("flush.lock", isDirectory: true) }
+    /// `flush.lock/owner.json`.
     public var lockOwner: URL { lock.appendingPathComponent("owner.json", isDirectory: false) }
 
+    /// `collections/<name>.json`.
     public func envelope(for collection: CollectionName) -> URL {
         collections.appendingPathComponent("\(collection.rawValue).json", isDirectory: false)
     }
 
+    /// `queue/<file name>`.
     public func queued(_ fileName: String) -> URL { queue.appendingPathComponent(fileName, isDirectory: false) }
+    /// `failed/<file name>`.
     public func failed(_ fileName: String) -> URL { failed.appendingPathComponent(fileName, isDirectory: false) }
 
     /// The folders every cache has, created on first write.

@@ -10,6 +10,7 @@ public enum SignOutError: Error, Equatable, Sendable, CustomStringConvertible {
     /// and b1cache never writes through a link or into a device.
     case exportExists(path: String, what: String)
 
+    /// The sentence for the CLI's `b1cache: error:` line.
     public var description: String {
         switch self {
         case .writesPending(let pending, let failed):
@@ -21,6 +22,7 @@ public enum SignOutError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What to do next.
     public var hint: String {
         switch self {
         case .writesPending:
@@ -35,8 +37,11 @@ public enum SignOutError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// Wipes a cache (SPEC §9).
 public enum SignOut {
+    /// What a sign-out did.
     public struct Result: Sendable, Equatable {
+        /// False when there was no cache to delete.
         public var removed: Bool
+        /// Writes saved to the export file.
         public var exported: Int
         /// With `force`: the symbolic link found where the lock belongs, wiped with the rest.
         public var plantedLockLink: String?
@@ -44,10 +49,12 @@ public enum SignOut {
 
     /// Where to save the pending and failed writes before the wipe.
     public struct Export: Sendable {
+        /// Where the export is written.
         public var file: URL
         /// Replace an existing regular file at `file` (never a link, a folder or a device).
         public var overwrite: Bool
 
+        /// An export to `file` (which must not exist, unless `overwrite` and it is a regular file).
         public init(file: URL, overwrite: Bool = false) {
             self.file = file.standardizedFileURL
             self.overwrite = overwrite

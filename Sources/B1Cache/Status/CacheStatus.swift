@@ -6,12 +6,17 @@ import Foundation
 /// The write counts come from the folders, not the manifest, so they are shown even when the manifest is corrupt
 /// (SPEC §2: pending writes are always visible).
 public struct CacheStatus: Sendable {
+    /// The cache folder.
     public var root: URL
+    /// Whether the folder exists.
     public var exists: Bool
+    /// How many files `queue/` holds.
     public var pending: Int
     /// The creation time of the oldest pending write, read from its file name.
     public var oldestPendingAt: Date?
+    /// How many files `failed/` holds.
     public var failed: Int
+    /// Start of the last Sync All in which every collection succeeded.
     public var lastSyncAllAt: Date?
     /// Whether any collection was ever synced.
     public var everSynced: Bool

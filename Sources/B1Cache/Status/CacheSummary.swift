@@ -3,22 +3,37 @@ import Foundation
 /// What `inspect` shows, built from the manifest and directory listings only — never from an envelope — so it
 /// costs the same on a 100-item cache and a 100,000-item one.
 public struct CacheSummary: Sendable {
+    /// One collection's line of the summary.
     public struct CollectionLine: Sendable {
+        /// The collection.
         public var name: CollectionName
+        /// Its manifest entry; nil when never synced.
         public var state: CollectionState?
+        /// Stale by the rule of SPEC §4 (never synced counts as stale).
         public var stale: Bool
+        /// False for the last-known snapshots (`settings`, `integrations`).
         public var complete: Bool
     }
 
+    /// The cache folder.
     public var root: URL
+    /// Whether the folder exists.
     public var exists: Bool
+    /// The manifest's account; nil when never synced or after a rebuilt manifest.
     public var account: Account?
+    /// Start of the last Sync All in which every collection succeeded.
     public var lastSyncAllAt: Date?
+    /// Every collection, in SPEC order.
     public var collections: [CollectionLine]
+    /// The files of `queue/`, in flush order (names only: none is read).
     public var pending: [QueueEntry]
+    /// How many files `failed/` holds.
     public var failedCount: Int
+    /// The lock's `owner.json` as found, when the lock is held and it can be read.
     public var lockOwner: JSONValue?
+    /// Whether `flush.lock/` exists.
     public var lockHeld: Bool
+    /// Bytes of every regular file under the root.
     public var diskBytes: Int64
 
     /// The creation time of the oldest pending write, read from its file name.

@@ -6,8 +6,10 @@ import Foundation
 /// run under the cache lock, which serializes the manifest's read-modify-write; readers never lock because
 /// every file is replaced by an atomic rename.
 public struct CacheStore: Sendable {
+    /// The cache whose files these are.
     public let paths: CachePaths
 
+    /// The store of the cache at `paths`.
     public init(paths: CachePaths) { self.paths = paths }
 
     // MARK: Reading

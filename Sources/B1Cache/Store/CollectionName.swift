@@ -15,6 +15,7 @@ public enum CollectionName: String, CaseIterable, Sendable, Comparable {
     /// False for collections the server only gives as a last known snapshot.
     public var isComplete: Bool { self != .settings && self != .integrations }
 
+    /// By name, for a stable order of rewrites.
     public static func < (lhs: CollectionName, rhs: CollectionName) -> Bool {
         allCases.firstIndex(of: lhs) ?? 0 < allCases.firstIndex(of: rhs) ?? 0
     }

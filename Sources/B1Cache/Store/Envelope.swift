@@ -5,12 +5,16 @@ import Foundation
 /// Items stay `JSONValue`s so fields the server adds later survive a read-modify-write; unknown top-level
 /// members of the file are kept too.
 public struct Envelope: Sendable, Equatable {
+    /// The `format` member every envelope carries.
     public static let format = "b1cache.envelope"
+    /// The schema this version writes and reads (FORMATS.md §6).
     public static let schemaVersion = 1
 
+    /// The collection; must match the file name.
     public var collection: CollectionName
     /// Increases by one on every rewrite of the file.
     public var revision: Int
+    /// When it was last pulled; nil for an envelope never synced (emptied, or made by a flush).
     public var syncedAt: Date?
     /// The server's opaque cursor for the next incremental pull.
     public var cursor: String?
@@ -21,6 +25,7 @@ public struct Envelope: Sendable, Equatable {
     /// Top-level members this version does not know, written back unchanged.
     public var otherMembers: JSONObject
 
+    /// An envelope; `complete` defaults to the collection's own (false for the snapshots).
     public init(collection: CollectionName, revision: Int = 0, syncedAt: Date? = nil, cursor: String? = nil,
                 complete: Bool? = nil, items: [JSONValue] = []) {
         self.collection = collection

@@ -2,18 +2,23 @@ import Foundation
 
 /// The account a cache belongs to (SPEC §4). A cache never holds data of two accounts.
 public struct Account: Sendable, Equatable, CustomStringConvertible {
+    /// The organisation (the first half of the account's identity).
     public var orgId: String
+    /// The user (the second half).
     public var userId: String
+    /// For people; not part of the identity (it may change).
     public var email: String
     /// Members of the manifest's `account` this version does not know, written back unchanged.
     public var otherMembers = JSONObject()
 
+    /// An account as the server's `GET /v1/session` names it.
     public init(orgId: String, userId: String, email: String) {
         self.orgId = orgId
         self.userId = userId
         self.email = email
     }
 
+    /// `dana@example.com (org_…)`, or the ids when no email is known.
     public var description: String { email.isEmpty ? "organisation \(orgId) (user \(userId))" : "\(email) (\(orgId))" }
 
     /// The same organisation and user (the email may change; it is not the account's identity).
@@ -30,14 +35,20 @@ public struct Account: Sendable, Equatable, CustomStringConvertible {
 
 /// One collection's sync state in the manifest.
 public struct CollectionState: Sendable, Equatable {
+    /// When the collection was last pulled; nil when never.
     public var syncedAt: Date?
+    /// The envelope's revision (it increases by one on every rewrite).
     public var revision: Int
+    /// How many items the envelope holds.
     public var count: Int
+    /// The envelope file's size.
     public var bytes: Int
+    /// The server's cursor for the next incremental pull.
     public var cursor: String?
     /// Members of the entry this version does not know, written back unchanged (kept when the entry is updated).
     public var otherMembers = JSONObject()
 
+    /// An entry as `CacheStore` writes it beside its envelope.
     public init(syncedAt: Date?, revision: Int, count: Int, bytes: Int, cursor: String?) {
         self.syncedAt = syncedAt
         self.revision = revision
@@ -50,18 +61,24 @@ public struct CollectionState: Sendable, Equatable {
 /// `manifest.json`: the account, each collection's sync state and the last Sync All (SPEC §4).
 /// Small by design, so `inspect` answers from it without reading any envelope.
 public struct Manifest: Sendable, Equatable {
+    /// The `format` member every manifest carries.
     public static let format = "b1cache.manifest"
+    /// The schema this version writes and reads (FORMATS.md §6).
     public static let schemaVersion = 1
     /// The default age past which a collection counts as stale.
     public static let defaultStaleAfter: TimeInterval = 24 * 3600
 
+    /// The account the cache belongs to; nil until the first flush or sync records it.
     public var account: Account?
+    /// Start of the last Sync All in which every collection succeeded.
     public var lastSyncAllAt: Date?
+    /// One entry per synced collection.
     public var collections: [CollectionName: CollectionState]
     /// Members this version does not know (including entries of collections it does not know).
     public var otherMembers: JSONObject
     var otherCollections: JSONObject
 
+    /// A manifest with no unknown members.
     public init(account: Account? = nil, lastSyncAllAt: Date? = nil, collections: [CollectionName: CollectionState] = [:]) {
         self.account = account
         self.lastSyncAllAt = lastSyncAllAt
@@ -78,6 +95,8 @@ public struct Manifest: Sendable, Equatable {
         return now.timeIntervalSince(syncedAt) > staleAfter
     }
 
+    /// Parses a manifest file's bytes, keeping members this version does not know.
+    /// - Throws: `StoreError.corrupt`, `.newerSchema` or `.unsupportedSchema` naming `path`.
     public static func decode(_ data: Data, path: String) throws -> Manifest {
         let value: JSONValue
         do { value = try JSONParser.parse(data) } catch {
@@ -113,6 +132,7 @@ public struct Manifest: Sendable, Equatable {
         return manifest
     }
 
+    /// The file's bytes: pretty-printed, sorted keys, a final newline.
     public func encoded() -> Data {
         var entries = otherCollections
         for (collection, state) in collections {

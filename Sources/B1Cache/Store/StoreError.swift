@@ -30,6 +30,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// There is no cache at the path (missing, or an empty folder).
     case noCache(path: String, empty: Bool)
 
+    /// The sentence for the CLI's `b1cache: error:` line.
     public var description: String {
         switch self {
         case .rootIsSymbolicLink(let path):

@@ -2,9 +2,13 @@ import Foundation
 
 /// Why a JSON text could not be parsed, with the 1-based line and column where it went wrong.
 public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What is wrong.
     public var message: String
+    /// The line it was found on, from 1.
     public var line: Int
+    /// The column, from 1 (in bytes).
     public var column: Int
+    /// `unexpected character at line 3, column 14`.
     public var description: String { "\(message) at line \(line), column \(column)" }
 }
 
@@ -17,6 +21,7 @@ public enum JSONParser {
     /// Deeper nesting than any real envelope needs; deeper input is refused, not recursed into.
     public static let maximumDepth = 512
 
+    /// Parses UTF-8 bytes (strict RFC 8259; numbers kept as their text).
     public static func parse(_ data: Data) throws(JSONParseError) -> JSONValue {
         let result: Result<JSONValue, JSONParseError> = data.withUnsafeBytes { raw in
             var reader = Reader(bytes: raw.bindMemory(to: UInt8.self))
@@ -33,6 +38,7 @@ public enum JSONParser {
         return try result.get()
     }
 
+    /// Parses a string (its UTF-8 bytes).
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         try parse(Data(text.utf8))
     }

@@ -24,11 +24,17 @@ public enum JSONValue: Sendable, Equatable {
         return .number(String(value))
     }
 
+    /// The string, when this is one.
     public var stringValue: String? { if case .string(let value) = self { value } else { nil } }
+    /// The boolean, when this is one.
     public var boolValue: Bool? { if case .bool(let value) = self { value } else { nil } }
+    /// The object, when this is one.
     public var objectValue: JSONObject? { if case .object(let value) = self { value } else { nil } }
+    /// The array, when this is one.
     public var arrayValue: [JSONValue]? { if case .array(let value) = self { value } else { nil } }
+    /// True for `null`.
     public var isNull: Bool { self == .null }
+    /// The number as a double, when this is one (may round; the text is kept in `.number`).
     public var doubleValue: Double? { if case .number(let text) = self { Double(text) } else { nil } }
     /// The value as an integer, when it is a number written without fraction or exponent that fits.
     public var intValue: Int? { if case .number(let text) = self { Int(text) } else { nil } }
@@ -54,8 +60,10 @@ public enum JSONValue: Sendable, Equatable {
 /// A JSON object whose members are kept sorted by key (Unicode code point order, as `jq -S` and
 /// Python's `sort_keys` do), so writing it needs no sort and diffs stay stable.
 public struct JSONObject: Sendable, Equatable {
+    /// The members in the order they were read or added (written sorted).
     public private(set) var members: [(key: String, value: JSONValue)]
 
+    /// An empty object.
     public init() { members = [] }
 
     /// Builds an object from members in any order; for duplicate keys the last one wins, as in `jq`.
@@ -77,18 +85,23 @@ public struct JSONObject: Sendable, Equatable {
         }
     }
 
+    /// An object of a dictionary's members.
     public init(_ dictionary: [String: JSONValue]) {
         self.init(dictionary.map { (key: $0.key, value: $0.value) })
     }
 
+    /// Equal when both hold the same members with equal values, in any order.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.members.count == rhs.members.count &&
             zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 
+    /// How many members.
     public var count: Int { members.count }
+    /// The member names, in order.
     public var keys: [String] { members.map(\.key) }
 
+    /// The member `key`; setting nil removes it.
     public subscript(key: String) -> JSONValue? {
         get {
             let index = insertionIndex(of: key)
@@ -131,6 +144,7 @@ public struct JSONObject: Sendable, Equatable {
 }
 
 extension JSONObject: ExpressibleByDictionaryLiteral {
+    /// `["id": "x"]`: an object literal.
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self.init(elements.map { (key: $0.0, value: $0.1) })
     }
@@ -138,10 +152,15 @@ extension JSONObject: ExpressibleByDictionaryLiteral {
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    /// `"text"`: a string literal.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// `true`: a boolean literal.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// `15`: an integer literal.
     public init(integerLiteral value: Int) { self = .number(String(value)) }
+    /// `["a", 1]`: an array literal.
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    /// `["id": "x"]`: an object literal.
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(JSONObject(elements.map { (key: $0.0, value: $0.1) }))
     }

@@ -2,10 +2,15 @@ import Foundation
 
 /// One answer of `GET /v1/collections/{name}` (SPEC §10): changed items, deleted ids, the cursor to continue from.
 public struct CollectionPage: Sendable, Equatable {
+    /// Items new or changed since the cursor (replace by id).
     public var items: [JSONValue]
+    /// Ids deleted since the cursor.
     public var deleted: [String]
+    /// The cursor to ask from next.
     public var cursor: String
+    /// True when another page follows.
     public var hasMore: Bool
+    /// False for a last-known snapshot (`settings`, `integrations`).
     public var complete: Bool
 
     /// Checks the page against the protocol: an answer that breaks it is refused whole, so nothing of it is

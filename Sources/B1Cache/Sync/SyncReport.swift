@@ -11,6 +11,7 @@ public struct SyncOptions: Sendable {
     /// Items per page requested from the server.
     public var pageSize = ServerClient.defaultPageSize
 
+    /// Every collection, flush first, pages of the server's default size.
     public init() {}
 
     /// True when every collection is pulled, so a success can set `lastSyncAllAt`.
@@ -19,6 +20,7 @@ public struct SyncOptions: Sendable {
 
 /// What the pull of one collection did.
 public struct CollectionSync: Sendable, Equatable {
+    /// How a collection was pulled.
     public enum Mode: String, Sendable {
         /// No cursor yet (or no readable envelope): every item downloaded.
         case full
@@ -28,8 +30,11 @@ public struct CollectionSync: Sendable, Equatable {
         case fullAfterExpiredCursor = "full-after-expired-cursor"
     }
 
+    /// The collection.
     public var collection: CollectionName
+    /// How it was pulled.
     public var mode: Mode
+    /// Pages received.
     public var pages = 0
     /// Items received (new or changed).
     public var received = 0
@@ -37,6 +42,7 @@ public struct CollectionSync: Sendable, Equatable {
     public var removed = 0
     /// Items in the envelope afterwards.
     public var count = 0
+    /// Wall time of this collection's pull.
     public var seconds = 0.0
     /// Why the pull failed; nil on success. A failed pull leaves the collection's files as they were.
     public var error: String?
@@ -48,11 +54,14 @@ public struct CollectionSync: Sendable, Equatable {
 public struct SyncReport: Sendable {
     /// The flush that ran first, if any.
     public var flush: FlushReport?
+    /// One result per collection asked for, in order.
     public var collections: [CollectionSync] = []
     /// Set when this run was a Sync All and every collection succeeded.
     public var lastSyncAllAt: Date?
 
+    /// The collections whose pull failed (they keep their last good state).
     public var failed: [CollectionSync] { collections.filter { $0.error != nil } }
+    /// True when every collection asked for was pulled.
     public var pulledEverything: Bool { failed.isEmpty }
 }
 

@@ -8,13 +8,18 @@ import Foundation
 /// `lastSyncAllAt` is the time this Sync All started, so every collection it pulled has `syncedAt` at or after it
 /// and none counts as stale.
 public struct Syncer: Sendable {
+    /// The cache being synced.
     public let paths: CachePaths
+    /// The server pulled from.
     public let client: ServerClient
+    /// Which collections, whether to flush first, page size.
     public var options: SyncOptions
+    /// Called as collections start, pages arrive and collections finish.
     public var progress: (@Sendable (SyncEvent) -> Void)?
     /// Passed to the flush that runs first.
     public var flushProgress: (@Sendable (Int, Int) -> Void)?
 
+    /// A syncer of the cache at `paths`.
     public init(paths: CachePaths, client: ServerClient, options: SyncOptions = SyncOptions(),
                 progress: (@Sendable (SyncEvent) -> Void)? = nil) {
         self.paths = paths

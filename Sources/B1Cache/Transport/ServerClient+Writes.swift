@@ -16,8 +16,11 @@ public enum WriteOutcome: Sendable, Equatable {
 /// The server's current state of the items a rejected write was about: `entities` replace the cached items,
 /// `deleted` ids no longer exist (PROTOCOL.md, "A rejection refreshes its items").
 public struct CurrentItems: Sendable, Equatable {
+    /// The collection the items are in.
     public var collection: String
+    /// The items as the server has them now (replace by id).
     public var entities: [JSONValue]
+    /// Ids of items the write was about that no longer exist.
     public var deleted: [String]
 
     /// The members of a rejection that carry it; nil when the server sent none.

@@ -17,6 +17,7 @@ public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
     /// 410: the server no longer knows the stored cursor; a full pull is needed.
     case cursorExpired(collection: String)
 
+    /// The sentence for the CLI's `b1cache: error:` line.
     public var description: String {
         switch self {
         case .unauthorized: "session expired: sign in again"
@@ -35,6 +36,7 @@ public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What to do next.
     public var hint: String {
         switch self {
         case .unauthorized: "get a new token (B1_TOKEN or --token-file) and try again"
@@ -51,8 +53,10 @@ public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// The requests of SPEC §10 over a `Transport`.
 public struct ServerClient: Sendable {
+    /// How requests are sent.
     public let transport: Transport
 
+    /// A client over `transport` (`.live(…)` for a real server, a closure in tests).
     public init(transport: Transport) { self.transport = transport }
 
     /// `GET /v1/session`: who the token belongs to.

@@ -2,12 +2,16 @@ import Foundation
 
 /// An HTTP request to the BillingOne server, relative to its base URL.
 public struct HTTPRequest: Sendable, Equatable {
+    /// `GET` or `POST`.
     public var method: String
     /// Path and query, e.g. `/v1/collections/invoices?since=c1`.
     public var path: String
+    /// Extra headers (the transport adds `Authorization`).
     public var headers: [String: String]
+    /// The request body, for a `POST`.
     public var body: Data?
 
+    /// A request to `path` on the server.
     public init(method: String, path: String, headers: [String: String] = [:], body: Data? = nil) {
         self.method = method
         self.path = path
@@ -18,10 +22,14 @@ public struct HTTPRequest: Sendable, Equatable {
 
 /// The server's answer. Header names are lowercased.
 public struct HTTPResponse: Sendable, Equatable {
+    /// The HTTP status.
     public var status: Int
+    /// Headers, names lowercased.
     public var headers: [String: String]
+    /// The body (at most `Transport.maximumAnswerBytes`).
     public var body: Data
 
+    /// An answer (tests build them; the live transport fills them).
     public init(status: Int, headers: [String: String] = [:], body: Data = Data()) {
         self.status = status
         self.headers = headers
@@ -66,6 +74,7 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
         }
     }
 
+    /// The sentence for the CLI's `b1cache: error:` line.
     public var description: String {
         switch self {
         case .unreachable(let reason): "the server could not be reached (\(reason))"
@@ -106,8 +115,10 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
 /// How b1cache talks HTTP: a value wrapping a send closure (STYLE: transport as a value), so flush and sync can
 /// be tested with closures and run for real on URLSession (`Transport.live`, in Transport+Live.swift).
 public struct Transport: Sendable {
+    /// Sends one request and returns its answer; throws `TransportError` when no answer came.
     public var send: @Sendable (HTTPRequest) async throws -> HTTPResponse
 
+    /// A transport from a closure (tests; `live` for a real server).
     public init(send: @escaping @Sendable (HTTPRequest) async throws -> HTTPResponse) { self.send = send }
 
     /// The largest answer accepted, in bytes (64 MB).

@@ -2,12 +2,16 @@ import Foundation
 
 /// One thing `verify` found wrong.
 public struct VerifyProblem: Sendable, Equatable {
+    /// What kind of problem (FORMATS.md §8 lists what `--repair` does for each).
     public enum Kind: String, Sendable {
         case unreadable, newerSchema, strayTemp, staleLock, manifestMismatch, unexpectedFile, wrongMode, symbolicLink
     }
 
+    /// What kind of problem.
     public var kind: Kind
+    /// The file or folder it is about.
     public var path: String
+    /// What is wrong, as a sentence.
     public var detail: String
     /// What `--repair` did about it; nil when not repaired (or not asked to).
     public var repair: String?
@@ -16,7 +20,9 @@ public struct VerifyProblem: Sendable, Equatable {
 /// Checks every file of a cache, and with `repair` puts it right without ever deleting data: unreadable files
 /// go to `quarantine/`, temp orphans are swept, manifest entries are rebuilt from the envelopes, modes reset.
 public struct Verifier {
+    /// The cache being checked.
     public let paths: CachePaths
+    /// Put right what can be put right (never deleting data).
     public var repair: Bool
     /// Checks the lock (supplied by the lock module, which knows when a lock is stale).
     public var lockCheck: (@Sendable (CachePaths) throws -> String?)?
@@ -24,6 +30,7 @@ public struct Verifier {
     /// a file to quarantine/, for an owner.json that cannot be read. Returns what it did, nil when it did nothing.
     public var lockRepair: (@Sendable (CachePaths, _ quarantine: (URL) throws -> String) throws -> String?)?
 
+    /// A verifier; without the lock closures the lock is not judged (`Cache.verify` passes them).
     public init(paths: CachePaths, repair: Bool, lockCheck: (@Sendable (CachePaths) throws -> String?)? = nil,
                 lockRepair: (@Sendable (CachePaths, _ quarantine: (URL) throws -> String) throws -> String?)? = nil) {
         self.paths = paths
