@@ -65,12 +65,12 @@ public final class Cache: Sendable {
 
     /// What `inspect` shows, from the manifest and listings only (never an envelope).
     public func summary(now: Date = Date(), staleAfter: TimeInterval = Manifest.defaultStaleAfter) throws -> CacheSummary {
-        try CacheSummary.load(paths: paths, now: now, staleAfter: staleAfter)
+        try CacheRoot.checkingOnce(paths) { try CacheSummary.load(paths: paths, now: now, staleAfter: staleAfter) }
     }
 
     /// What `status` shows; never writes, and a corrupt manifest does not throw (see `CacheStatus.manifestProblem`).
     public func status(now: Date = Date(), staleAfter: TimeInterval = Manifest.defaultStaleAfter) throws -> CacheStatus {
-        try CacheStatus.load(paths: paths, now: now, staleAfter: staleAfter)
+        try CacheRoot.checkingOnce(paths) { try CacheStatus.load(paths: paths, now: now, staleAfter: staleAfter) }
     }
 
     /// The items of a collection and the write files that could not be overlaid.
@@ -85,6 +85,10 @@ public final class Cache: Sendable {
     /// local effects are applied to copies and each touched item is marked `_pending` (SPEC §5).
     /// - Important: reads and parses the whole envelope.
     public func items(of collection: CollectionName, withPending: Bool = false) throws -> Items? {
+        try CacheRoot.checkingOnce(paths) { try readItems(of: collection, withPending: withPending) }
+    }
+
+    private func readItems(of collection: CollectionName, withPending: Bool) throws -> Items? {
         guard let envelope = try CacheStore(paths: paths).envelope(for: collection) else { return nil }
         guard withPending else { return Items(items: envelope.items, unreadableWrites: []) }
         var writes: [PendingWrite] = []
@@ -98,7 +102,7 @@ public final class Cache: Sendable {
 
     /// The write files of `queue/` (or `failed/`) in flush order, each readable or with its problem.
     public func writes(_ place: WriteQueue.Place = .pending) throws -> [WriteQueue.Listed] {
-        try WriteQueue(paths: paths).list(place)
+        try CacheRoot.checkingOnce(paths) { try WriteQueue(paths: paths).list(place) }
     }
 
     /// A pending or failed write by id, or by an unambiguous prefix of at least 8 characters.
@@ -109,7 +113,7 @@ public final class Cache: Sendable {
 
     /// What the next `flush` with these options would send, in order (no lock, nothing sent).
     public func flushPlan(options: FlushOptions = FlushOptions(), now: Date = Date()) throws -> FlushPlan {
-        FlushPlan(try WriteQueue(paths: paths).list(.pending), options: options, now: now)
+        FlushPlan(try writes(.pending), options: options, now: now)
     }
 
     // MARK: Writes (no lock: enqueue, retry and drop are atomic renames)
@@ -119,14 +123,14 @@ public final class Cache: Sendable {
     @discardableResult
     public func enqueue(_ requests: [WriteRequest]) throws -> [EnqueueResult] {
         try recover()
-        return try enqueuer.withLock { try $0.enqueueBatch(requests) }
+        return try CacheRoot.checkingOnce(paths) { try enqueuer.withLock { try $0.enqueueBatch(requests) } }
     }
 
     /// Queues one write; see `enqueue(_:)`.
     @discardableResult
     public func enqueue(_ request: WriteRequest) throws -> EnqueueResult {
         try recover()
-        return try enqueuer.withLock { try $0.enqueue(request) }
+        return try CacheRoot.checkingOnce(paths) { try enqueuer.withLock { try $0.enqueue(request) } }
     }
 
     /// Puts a failed write back in the queue under a new id (`WriteQueue.retryFailed`).
@@ -156,7 +160,9 @@ public final class Cache: Sendable {
                       progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> FlushReport {
         try recover()
         let flusher = Flusher(paths: paths, client: client, options: options, progress: progress)
-        return try await CacheLock(paths: paths, command: "flush").withLock(wait: busy.waits) { try await flusher.run() }
+        return try await CacheRoot.checkingOnce(paths) {
+            try await CacheLock(paths: paths, command: "flush").withLock(wait: busy.waits) { try await flusher.run() }
+        }
     }
 
     /// Flushes (unless `options.flushFirst` is off), then pulls the collections (SPEC §8), under the cache lock.
@@ -167,9 +173,9 @@ public final class Cache: Sendable {
         var syncer = Syncer(paths: paths, client: client, options: options, progress: progress)
         syncer.flushProgress = flushProgress
         try recover()
-        try CacheRoot.prepare(paths)
-        return try await CacheLock(paths: paths, command: "sync").withLock(wait: busy.waits) { [syncer] in
-            try await syncer.run()
+        return try await CacheRoot.checkingOnce(paths) { [syncer] in
+            try CacheRoot.prepare(paths)  // the first sync creates the folder, and the lock lives in it
+            return try await CacheLock(paths: paths, command: "sync").withLock(wait: busy.waits) { try await syncer.run() }
         }
     }
 
@@ -177,14 +183,15 @@ public final class Cache: Sendable {
     /// included (a folder that is not a cache is refused: `StoreError.notACache`).
     public func verify(repair: Bool = false) throws -> [VerifyProblem] {
         if repair { try recover() }
-        return try Verifier(paths: paths, repair: repair, lockCheck: { try CacheLock.staleDescription(paths: $0) },
-                     lockRepair: { try CacheLock.breakIfStale(paths: $0, keeping: $1) }).run()
+        let verifier = Verifier(paths: paths, repair: repair, lockCheck: { try CacheLock.staleDescription(paths: $0) },
+                                lockRepair: { try CacheLock.breakIfStale(paths: $0, keeping: $1) })
+        return try CacheRoot.checkingOnce(paths) { try verifier.run() }
     }
 
     /// A consistent, verified copy of the cache at `destination`, made under the lock.
     public func backup(to destination: URL, busy: Busy = .fail) throws -> Backup.Result {
         try recover()
-        return try Backup.run(paths: paths, to: destination, wait: busy.waits)
+        return try CacheRoot.checkingOnce(paths) { try Backup.run(paths: paths, to: destination, wait: busy.waits) }
     }
 
     /// Replaces the cache with a verified copy of `source` (refused over pending or failed writes unless `force`).

@@ -6,9 +6,12 @@ public enum CacheRoot {
     /// - Throws: `StoreError.rootIsSymbolicLink`, `.ownedByAnotherUser`, `.notADirectory`.
     @discardableResult
     public static func check(_ root: URL) throws -> Bool {
+        let scope = checked?.path == root.path ? checked : nil
+        if scope?.isKnownToExist == true { return true }  // checked already by this operation (`CheckedRoot`)
         guard let status = try statusOf(root) else { return false }
         if status.isSymbolicLink { throw StoreError.rootIsSymbolicLink(path: root.path) }
         try checkOwnedFolder(root, status)
+        scope?.markExisting()
         return true
     }
 
