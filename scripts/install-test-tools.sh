@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# make test: installs what the transport tests need (nginx, tinyproxy, openssl) where it is missing and this
+# make test: installs what the transport tests need (nginx, tinyproxy, openssl), and the shells and groff that the
+# completion and man page tests check their scripts with (zsh, fish, groff), where it is missing and this
 # machine can: as root with apt-get (Debian, Ubuntu). Elsewhere it says what is missing, and the tests that need it
 # skip, saying so. It never fails the build: the rest of the suite does not need these.
 set -uo pipefail
 have() { command -v "$1" >/dev/null 2>&1 || [[ -x /usr/sbin/$1 || -x /sbin/$1 ]]; }
 missing=()
-for tool in nginx tinyproxy openssl; do have "$tool" || missing+=("$tool"); done
+for tool in nginx tinyproxy openssl zsh fish; do have "$tool" || missing+=("$tool"); done
+have groff || missing+=(groff-base)
 (( ${#missing[@]} == 0 )) && exit 0
 if [[ $(id -u) != 0 ]] || ! have apt-get; then
     echo "install-test-tools: missing ${missing[*]} (needs root and apt-get to install); those tests will skip"

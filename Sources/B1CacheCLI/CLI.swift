@@ -46,7 +46,8 @@ public enum CLI {
     static let commands: [any Command.Type] = [
         InspectCommand.self, ShowCommand.self, QueueCommand.self, EnqueueCommand.self, DropCommand.self,
         FlushCommand.self, SyncCommand.self, RetryCommand.self, LogCommand.self, VerifyCommand.self, PathCommand.self,
-        SignOutCommand.self, StatusCommand.self, BackupCommand.self, RestoreCommand.self,
+        SignOutCommand.self, StatusCommand.self, BackupCommand.self, RestoreCommand.self, CompletionsCommand.self,
+        ManCommand.self,
     ]
 
     /// Runs one invocation. `arguments` excludes the program name.
@@ -87,7 +88,7 @@ public enum CLI {
             return ExitCode.ok.rawValue
         }
         if first == "--version" {
-            terminal.line("b1cache \(version)")
+            terminal.line("b1cache \(version) (\(build))")
             return ExitCode.ok.rawValue
         }
         guard let command = commands.first(where: { $0.name == first }) else {
@@ -108,8 +109,9 @@ public enum CLI {
                                        flags: command.flags, command: command.name)
             let paths = CachePaths.resolve(flag: parsed.value("--cache-dir"), environment: environment)
             // Opening finishes a sign-out or restore interrupted between its renames and its delete; status only
-            // reads (it reports one), and path only prints where the folder is.
-            let cache = command.name == PathCommand.name ? nil
+            // reads (it reports one); path only prints where the folder is, completions and man need none.
+            let folderless: Set<String> = [PathCommand.name, CompletionsCommand.name, ManCommand.name]
+            let cache = folderless.contains(command.name) ? nil
                 : try Cache.open(paths, recover: command.name != StatusCommand.name)
             let context = CommandContext(arguments: parsed, environment: environment, terminal: terminal, cache: cache)
             return try await command.run(context).rawValue
@@ -176,6 +178,13 @@ public enum CLI {
     }
 
     static let version = "0.1.0"
+
+    /// How this binary was built, for `--version`: `make release` links the Swift runtime in (B1CACHE_STATIC).
+    #if B1CACHE_STATIC
+    static let build = "static: the Swift runtime is linked in; needs only the system's libc and libcurl"
+    #else
+    static let build = "dynamic: needs the Swift runtime libraries it was built with"
+    #endif
 
     static var overview: String {
         var width = 0

@@ -26,7 +26,7 @@ extension Transport {
                 exchange.cancelled.withLock { $0 = true }
             }
             return HTTPResponse(status: response.status, headers: response.headers,
-                                body: AnswerReceiver.removing(secret, from: response.body))
+                                body: SecretRemoval.removing(secret, from: response.body))
         }
     }
 }

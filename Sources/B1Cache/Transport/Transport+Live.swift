@@ -1,5 +1,7 @@
 import Foundation
-#if canImport(FoundationNetworking)
+// B1CACHE_NO_URLSESSION (the static release build on Linux, see the Makefile) leaves FoundationNetworking out: its
+// static link needs libcurl's development files, and on Linux the transport is libcurl itself, loaded at run time.
+#if canImport(FoundationNetworking) && !B1CACHE_NO_URLSESSION
 import FoundationNetworking
 #endif
 import Synchronization
@@ -30,13 +32,20 @@ extension Transport {
             return .curl(curl, baseURL: baseURL, token: token, timeout: timeout, maximumAnswerBytes: maximumAnswerBytes,
                          caFile: caFile)
         }
+        #if canImport(Darwin) || !B1CACHE_NO_URLSESSION
         return urlSession(baseURL: baseURL, token: token, timeout: timeout, maximumAnswerBytes: maximumAnswerBytes)
+        #else
+        return Transport { _ in
+            throw TransportError.unreachable(reason: "libcurl (libcurl.so.4) could not be loaded; install libcurl4")
+        }
+        #endif
     }
 
     /// True when `live` can trust a CA file: on Linux, where it runs on libcurl. URLSession on Linux has no way to
     /// set one, and on Apple platforms it would take the Security framework.
     public static var supportsCAFile: Bool { Curl.shared != nil }
 
+    #if canImport(Darwin) || !B1CACHE_NO_URLSESSION
     /// The URLSession transport: on Apple platforms, and on Linux when libcurl cannot be loaded
     /// (`B1CACHE_TRANSPORT=urlsession` forces it, for comparison). See `Curl` for what it cannot do on Linux.
     static func urlSession(baseURL: URL, token: String?, timeout: TimeInterval, maximumAnswerBytes: Int) -> Transport {
@@ -64,8 +73,10 @@ extension Transport {
             return try await receiver.send(urlRequest, on: session)
         }
     }
+    #endif
 }
 
+#if canImport(Darwin) || !B1CACHE_NO_URLSESSION
 /// The delegate of the live transport's session: collects each answer's bytes as they arrive and cancels the
 /// request the moment the answer is known to pass the limit, instead of letting URLSession download it whole
 /// (which `data(for:)` does, checking nothing until the end).
@@ -134,7 +145,7 @@ final class AnswerReceiver: NSObject, URLSessionDataDelegate, Sendable {
                 if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
             }
             entry.continuation.resume(returning: HTTPResponse(status: http.statusCode, headers: headers,
-                                                              body: Self.removing(secret, from: entry.body)))
+                                                              body: SecretRemoval.removing(secret, from: entry.body)))
         } else {
             entry.continuation.resume(throwing: TransportError.noAnswer(reason: "the answer was not HTTP"))
         }
@@ -177,7 +188,15 @@ final class AnswerReceiver: NSObject, URLSessionDataDelegate, Sendable {
                 ? "URL error \(error.code.rawValue)" : "the connection failed: \(error.localizedDescription)"
         }
     }
+    private static func seconds(_ value: TimeInterval) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : String(format: "%.1f s", value)
+    }
+}
+#endif
 
+/// The token cut out of an answer before anything reads it (both live transports use it).
+enum SecretRemoval {
+    /// What stands where the token was.
     static let removedSecret = Data("[token removed]".utf8)
 
     /// `body` with every occurrence of `secret` replaced. The replacement holds no quote or backslash, so JSON
@@ -198,9 +217,4 @@ final class AnswerReceiver: NSObject, URLSessionDataDelegate, Sendable {
         result.append(body[start..<body.endIndex])
         return result
     }
-
-    private static func seconds(_ value: TimeInterval) -> String {
-        value == value.rounded() ? "\(Int(value)) s" : String(format: "%.1f s", value)
-    }
 }
-
