@@ -2,7 +2,7 @@ import B1Cache
 import Foundation
 import Testing
 
-@Suite final class EnqueueCrashTests {
+@Suite(.perTestTimeLimit) final class EnqueueCrashTests {
     let folder = TemporaryFolder()
     lazy var cache: URL = (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache")
     lazy var queue = WriteQueue(paths: CachePaths(root: cache))
@@ -48,10 +48,10 @@ import Testing
             process.arguments = ["enqueue", "--batch", batch.path, "--cache-dir", cache.path]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try process.runWithTimeLimit()
             usleep(UInt32.random(in: 0...40_000, using: &generator))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.waitForExit()
             if process.terminationReason == .exit { completed += 1 }
             // Every write file a reader can see is whole.
             for listed in try queue.list(.pending) {
