@@ -50,7 +50,7 @@ class Faults:
     """Injected faults. POST /admin/faults replaces the whole set; {} clears it."""
 
     FIELDS = {"latencyMs", "status", "count", "retryAfter", "drop", "dropAfterApply",
-              "conflictIds", "failIds", "path"} | set(Misbehaviour.FIELDS)
+              "conflictIds", "failIds", "path", "noBatch"} | set(Misbehaviour.FIELDS)
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -59,7 +59,8 @@ class Faults:
     @staticmethod
     def _empty() -> dict:
         return {"latencyMs": 0, "status": None, "count": 0, "retryAfter": None, "drop": 0,
-                "dropAfterApply": 0, "conflictIds": [], "failIds": [], "path": None, **Misbehaviour.empty()}
+                "dropAfterApply": 0, "conflictIds": [], "failIds": [], "path": None, "noBatch": False,
+                **Misbehaviour.empty()}
 
     @classmethod
     def validate(cls, body) -> dict:
@@ -96,6 +97,9 @@ class Faults:
         if path is not None and (not isinstance(path, str) or not path.startswith("/")):
             raise ApiError(400, "bad_request", "path must be a path prefix starting with /")
         state["path"] = path
+        if not isinstance(body.get("noBatch", False), bool):
+            raise ApiError(400, "bad_request", "noBatch must be true or false")
+        state["noBatch"] = body.get("noBatch", False)
         state.update(Misbehaviour.validate(body, count))
         return state
 
@@ -130,6 +134,11 @@ class Faults:
                 self._state[field] -= 1
                 return True
             return False
+
+    def batch_disabled(self) -> bool:
+        """True while the server plays one without POST /v1/writes:batch (it answers 404, as for any unknown path)."""
+        with self._lock:
+            return self._state["noBatch"]
 
     def drop_armed(self) -> bool:
         with self._lock:

@@ -254,6 +254,8 @@ class Handler(BaseHTTPRequestHandler):
             self.stats.count_request(path, self.path)
         try:
             raw = self.read_body()
+            if path == "/v1/writes:batch" and self.faults.batch_disabled():
+                raise ApiError(404, "not_found", f"no such endpoint: {method} {path}")
             if path.startswith("/v1/"):
                 delay = self.faults.latency()
                 if delay:
