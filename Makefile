@@ -4,7 +4,7 @@ PREFIX    ?= /usr/local
 BIN_DEBUG  = .build/debug/b1cache
 BIN_RELEASE = .build/release/b1cache
 
-.PHONY: build release test demo bench stress install clean server
+.PHONY: build release test demo bench stress mutate install clean server
 
 build:
 	$(SWIFT) build
@@ -13,10 +13,14 @@ release:
 	$(SWIFT) build -c release --product b1cache
 
 # The whole suite: Swift Testing tests drive the real b1cache binary (and, where present, the reference server).
+# It cannot hang: every process a test starts has a time limit, and so has the whole run where `timeout` exists.
+TEST_TIME_LIMIT ?= 1200
+TEST_TIMEOUT = $(shell command -v timeout >/dev/null 2>&1 && echo timeout --kill-after=30 $(TEST_TIME_LIMIT))
 test:
 	python3 scripts/make-sample-cache.py --check
+	scripts/mutate.sh --check
 	$(SWIFT) build
-	B1CACHE_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test
+	B1CACHE_BIN=$(CURDIR)/$(BIN_DEBUG) $(TEST_TIMEOUT) $(SWIFT) test
 	Tests/Fuzz/fuzz.sh 5
 	@if [ -f Tests/ReferenceServer/test_server.py ]; then python3 Tests/ReferenceServer/test_server.py; fi
 
@@ -26,6 +30,11 @@ test:
 FUZZ_SECONDS ?= 60
 fuzz:
 	Tests/Fuzz/fuzz.sh $(FUZZ_SECONDS)
+
+# Each deliberate break of scripts/mutations.txt applied alone to a scratch copy, the suite run on each (long: about
+# 15 x the suite); every one must be caught. MUTATE_QUICK=1 runs only each one's own suites. See docs/RELIABILITY.md.
+mutate:
+	@scripts/mutate.sh
 
 # The main job on the embedded sample data, in a temporary copy (SampleCache itself is never touched).
 demo: release
