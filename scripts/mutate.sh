@@ -90,6 +90,9 @@ open(path, "w", encoding="utf-8").write("\n".join(lines))
 EOF
 }
 
+# Everything below runs from main, which bash reads whole before running it: an edit of this file while a long
+# run goes on (say, a git checkout) cannot change what the run does next.
+main() {
 records=$(parse) || exit 1
 mode=run
 selected=()
@@ -160,7 +163,9 @@ done | tar --null -T - -cf - | tar -xf - -C "$copy"
 logs=$scratch/logs
 rm -rf "$logs" && mkdir -p "$logs"
 timeout_command=()
-command -v timeout >/dev/null 2>&1 && timeout_command=(timeout --kill-after=30 "${MUTATE_SUITE_TIMEOUT:-1500}")
+# --foreground: swift test stays in this process group, so Ctrl-C reaches it.
+timeout --foreground --kill-after=30 5 true >/dev/null 2>&1 \
+    && timeout_command=(timeout --foreground --kill-after=30 "${MUTATE_SUITE_TIMEOUT:-1500}")
 
 # run_suite LOG [FILTER]: builds the copy and runs the Swift suite; 0 passed, 1 failed, 2 did not build, 3 timed out.
 run_suite() {
@@ -205,11 +210,19 @@ for record in "${mutations[@]}"; do
     [ "${MUTATE_QUICK:-0}" = 1 ] && filter=$suites
     run_suite "$log" "$filter"
     status=$?
+    if [ $status = 1 ] && [ -z "$(failed_tests "$log")" ]; then
+        # No test failed, the test process died (a crash of Foundation's Process.run was seen once): run again, so
+        # a mutation is never counted killed by a flake.
+        mv "$log" "$log.first"
+        run_suite "$log" "$filter"
+        status=$?
+    fi
     cp "$repo/$file" "$copy/$file"
     by=""
     case $status in
         0) result=survived; survived=$((survived + 1)) ;;
-        1) result=killed; killed=$((killed + 1)); by=$(failed_tests "$log") ;;
+        1) result=killed; killed=$((killed + 1)); by=$(failed_tests "$log")
+           [ -n "$by" ] || by="the test process crashed (twice; see $log)" ;;
         2) result="did not build"; broken=$((broken + 1)) ;;
         3) result="killed (timeout)"; killed=$((killed + 1)); by="suite stopped after ${MUTATE_SUITE_TIMEOUT:-1500} s" ;;
     esac
@@ -225,3 +238,7 @@ summary="$killed killed, $survived survived"
 [ $broken -gt 0 ] && summary+=", $broken did not build"
 echo "$summary"
 [ $survived = 0 ] && [ $broken = 0 ]
+}
+
+main "$@"
+exit $?

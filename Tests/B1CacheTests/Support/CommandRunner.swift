@@ -76,6 +76,8 @@ enum CommandRunner {
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         process.waitForExit()
         while !errorData.isSet { usleep(1000) }
+        try? output.fileHandleForReading.close()
+        try? errorOutput.fileHandleForReading.close()
         return CommandResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
                              errorOutput: String(decoding: errorData.value ?? Data(), as: UTF8.self),
                              killedBySignal: process.terminationReason == .uncaughtSignal)

@@ -16,8 +16,10 @@ extension Process {
         try run()
         let pid = processIdentifier
         let what = ([executableURL?.lastPathComponent ?? "?"] + (arguments ?? [])).joined(separator: " ")
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
-            guard isRunning else { return }
+        // Weak: holding the process (and so its pipes' descriptors) for the whole limit would keep thousands of
+        // descriptors open over a suite run. A process already released has been waited for.
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak self] in
+            guard let self, isRunning else { return }
             Process.killedByLimit.update { $0[pid] = "\(what) (limit \(Int(seconds)) s)" }
             kill(pid, SIGKILL)
         }
