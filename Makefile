@@ -15,7 +15,9 @@ release:
 # The whole suite: Swift Testing tests drive the real b1cache binary (and, where present, the reference server).
 # It cannot hang: every process a test starts has a time limit, and so has the whole run where `timeout` exists.
 TEST_TIME_LIMIT ?= 1200
-TEST_TIMEOUT = $(shell command -v timeout >/dev/null 2>&1 && echo timeout --kill-after=30 $(TEST_TIME_LIMIT))
+# --foreground keeps swift test in make's process group, so Ctrl-C still reaches it (it stops its test process).
+TEST_TIMEOUT = $(shell timeout --foreground --kill-after=30 5 true >/dev/null 2>&1 \
+	&& echo timeout --foreground --kill-after=30 $(TEST_TIME_LIMIT))
 test:
 	python3 scripts/make-sample-cache.py --check
 	scripts/mutate.sh --check
