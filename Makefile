@@ -17,7 +17,7 @@ ZSHDIR  = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 FISHDIR = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 INSTALLED = $(BINDIR)/b1cache $(MANDIR)/b1cache.1 $(BASHDIR)/b1cache $(ZSHDIR)/_b1cache $(FISHDIR)/b1cache.fish
 
-.PHONY: build release test demo bench stress install uninstall clean server
+.PHONY: build release test demo bench stress mutate install uninstall clean server
 
 build:
 	$(SWIFT) build
@@ -26,14 +26,21 @@ release:
 	$(SWIFT) build -c release --product b1cache --scratch-path $(RELEASE_PATH) $(STATIC_FLAGS)
 
 # The whole suite: Swift Testing tests drive the real b1cache binary (and, where present, the reference server);
-# nginx and tinyproxy for the transport tests are installed first where missing and possible (root + apt-get).
+# nginx, tinyproxy, zsh, fish and groff for the transport, completion and man page tests are installed first where
+# missing and possible (root + apt-get). It cannot hang: every process a test starts has a time limit, and so has
+# the whole run where `timeout` exists.
+TEST_TIME_LIMIT ?= 1200
+# --foreground keeps swift test in make's process group, so Ctrl-C still reaches it (it stops its test process).
+TEST_TIMEOUT = $(shell timeout --foreground --kill-after=30 5 true >/dev/null 2>&1 \
+	&& echo timeout --foreground --kill-after=30 $(TEST_TIME_LIMIT))
 test:
 	python3 scripts/make-sample-cache.py --check
+	scripts/mutate.sh --check
 	@scripts/install-test-tools.sh
 	$(SWIFT) build
 	@# InstallTests installs the self-contained release binary; build it first (its own build folder).
 	$(MAKE) --no-print-directory release
-	B1CACHE_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test
+	B1CACHE_BIN=$(CURDIR)/$(BIN_DEBUG) $(TEST_TIMEOUT) $(SWIFT) test
 	Tests/Fuzz/fuzz.sh 5
 	@if [ -f Tests/ReferenceServer/test_server.py ]; then python3 Tests/ReferenceServer/test_server.py; fi
 
@@ -43,6 +50,11 @@ test:
 FUZZ_SECONDS ?= 60
 fuzz:
 	Tests/Fuzz/fuzz.sh $(FUZZ_SECONDS)
+
+# Each deliberate break of scripts/mutations.txt applied alone to a scratch copy, the suite run on each (long: about
+# 15 x the suite); every one must be caught. MUTATE_QUICK=1 runs only each one's own suites. See docs/RELIABILITY.md.
+mutate:
+	@scripts/mutate.sh
 
 # The main job on the embedded sample data, in a temporary copy (SampleCache itself is never touched).
 demo: release

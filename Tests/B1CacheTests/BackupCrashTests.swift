@@ -5,7 +5,7 @@ import Testing
 /// SIGKILL of `backup` at random moments: the cache it copies is untouched, the destination is either absent or
 /// a whole verified copy (never a half one), and the next backup to the same destination works and leaves no
 /// hidden leftovers.
-@Suite final class BackupCrashTests {
+@Suite(.perTestTimeLimit) final class BackupCrashTests {
     let folder = TemporaryFolder()
 
     @Test func aKilledBackupLeavesNoHalfCopyAndTheNextOneWorks() throws {
@@ -26,7 +26,7 @@ import Testing
             let process = try Stress.start(["backup", destination.path, "--cache-dir", cache.path])
             usleep(UInt32.random(in: 0...window, using: &generator))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.waitForExit()
             let now = try snapshotFiles(under: cache).filter { !$0.key.hasPrefix("flush.lock/") }
             #expect(now == original, "round \(round): backup changed the cache it copied")
             if FileManager.default.fileExists(atPath: destination.path) {

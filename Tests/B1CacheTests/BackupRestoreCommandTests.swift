@@ -2,7 +2,7 @@ import B1Cache
 import Foundation
 import Testing
 
-@Suite final class BackupRestoreCommandTests {
+@Suite(.perTestTimeLimit) final class BackupRestoreCommandTests {
     let folder = TemporaryFolder()
     lazy var cache: URL = (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache")
 
@@ -118,11 +118,11 @@ import Testing
             waiting.arguments = ["backup", destination.path, "--wait", "--cache-dir", cache.path]
             waiting.standardOutput = FileHandle.nullDevice
             waiting.standardError = FileHandle.nullDevice
-            try waiting.run()
+            try waiting.runWithTimeLimit()
             usleep(300_000)
             #expect(waiting.isRunning)
         }
-        waiting.waitUntilExit()
+        waiting.waitForExit()
         #expect(waiting.terminationStatus == 0)
         #expect(try snapshotFiles(under: destination) == snapshotFiles(under: cache))
     }

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Backup under concurrent enqueues, and restore killed at random moments, with real processes.
-@Suite final class BackupRestoreCrashTests {
+@Suite(.perTestTimeLimit) final class BackupRestoreCrashTests {
     let folder = TemporaryFolder()
     /// Extra open items, one per write: nothing may be queued after a pending apply of the same item.
     lazy var cache: URL = (try? Stress.seed(withExtraItems: 60, at: folder.path("cache"))) ?? folder.path("cache")
@@ -126,10 +126,10 @@ import Testing
             process.arguments = ["restore", target.path, "--force", "--cache-dir", root.path]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try process.runWithTimeLimit()
             usleep(UInt32.random(in: 0...UInt32(window * 1_000_000), using: &generator))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.waitForExit()
             let finished = process.terminationReason == .exit
             // A restore that exited 6 (the lock of one killed right after its mkdir) says nothing about the window.
             window *= !finished ? 1.1 : process.terminationStatus == 0 ? 0.8 : 1

@@ -4,7 +4,7 @@ import Testing
 
 /// 8 enqueuers, 4 flushers and a syncer on one cache for a while (6 s in `make test`, 60 s in `make stress`):
 /// every write enqueued is applied exactly once or still queued, and the lock never had two holders.
-@Suite final class ConcurrencyStressTests {
+@Suite(.perTestTimeLimit) final class ConcurrencyStressTests {
     let folder = TemporaryFolder()
     let cache: URL
     let server: ReferenceServer

@@ -5,7 +5,7 @@ import Testing
 /// The cache on a full filesystem (a small tmpfs): enqueue and sync fail with a clear error and a non-zero exit,
 /// nothing partial is left, the old data is intact, and everything works again once space is freed.
 /// Needs permission to mount a tmpfs (root here); where that is refused the scenario is skipped, not passed.
-@Suite final class DiskFullTests {
+@Suite(.perTestTimeLimit) final class DiskFullTests {
     let folder = TemporaryFolder()
 
     /// Whether this process may mount a tmpfs (tried once on a throwaway folder).

@@ -14,7 +14,7 @@ enum Sample {
     static let mappingContract = "ct_yms4d6dmx6"
 }
 
-@Suite final class EnqueueCommandTests {
+@Suite(.perTestTimeLimit) final class EnqueueCommandTests {
     let folder = TemporaryFolder()
     lazy var cache: URL = (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache")
 

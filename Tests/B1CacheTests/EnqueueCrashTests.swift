@@ -2,7 +2,7 @@ import B1Cache
 import Foundation
 import Testing
 
-@Suite final class EnqueueCrashTests {
+@Suite(.perTestTimeLimit) final class EnqueueCrashTests {
     let folder = TemporaryFolder()
     /// Extra open items, one per write: nothing may be queued after a pending apply of the same item.
     lazy var cache: URL = (try? Stress.seed(withExtraItems: 201, at: folder.path("cache"))) ?? folder.path("cache")
@@ -54,10 +54,10 @@ import Testing
             process.arguments = ["enqueue", "--batch", batch.path, "--cache-dir", cache.path]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try process.run()
+            try process.runWithTimeLimit()
             usleep(UInt32.random(in: 0...40_000, using: &generator))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.waitForExit()
             if process.terminationReason == .exit { completed += 1 }
             // Every write file a reader can see is whole.
             for listed in try queue.list(.pending) {

@@ -2,7 +2,7 @@ import B1Cache
 import Foundation
 import Testing
 
-@Suite final class FlushCommandTests {
+@Suite(.perTestTimeLimit) final class FlushCommandTests {
     let folder = TemporaryFolder()
     lazy var cache: URL = (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache")
     lazy var queue = WriteQueue(paths: CachePaths(root: cache))

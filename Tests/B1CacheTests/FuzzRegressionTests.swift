@@ -5,7 +5,7 @@ import Testing
 /// Replays, without the fuzzer, every input it once crashed on (`Tests/Fuzz/regressions/`) and the committed
 /// seeds (`Tests/Fuzz/corpus/`) through the same checks the fuzz target makes (`DecoderProperties`), and pins
 /// down what each fix decided.
-@Suite struct FuzzRegressionTests {
+@Suite(.perTestTimeLimit) struct FuzzRegressionTests {
     static let fuzzFolder = Repository.root.appendingPathComponent("Tests/Fuzz")
 
     static func inputs(in folder: String) -> [String] {
@@ -14,9 +14,23 @@ import Testing
             .sorted().map { "\(folder)/\($0)" }
     }
 
-    @Test func thereAreRegressionInputsToReplay() {
-        #expect(Self.inputs(in: "regressions").count >= 3)
-        #expect(Self.inputs(in: "corpus").count >= 5)
+    /// The replay below passes on no input at all, so this test makes sure there are inputs: both folders listed
+    /// (an error, not an empty list, when they cannot be), every input a selector byte plus a body (an empty one
+    /// reaches no decoder), and every decoder seeded.
+    @Test func thereAreRegressionInputsToReplayForEveryDecoder() throws {
+        var selectors: Set<FuzzTarget> = []
+        for (folder, minimum) in [("regressions", 4), ("corpus", 7)] {
+            let url = Self.fuzzFolder.appendingPathComponent(folder)
+            let names = try FileManager.default.contentsOfDirectory(atPath: url.path).filter { !$0.hasPrefix(".") }
+            #expect(names.count >= minimum, "\(folder): \(names)")
+            #expect(Self.inputs(in: folder).count == names.count)
+            for name in names {
+                let data = try Data(contentsOf: url.appendingPathComponent(name))
+                #expect(data.count >= 2, "\(folder)/\(name) holds no input for a decoder")
+                if let selector = data.first { selectors.insert(FuzzTarget(selector: selector)) }
+            }
+        }
+        #expect(selectors == Set(FuzzTarget.allCases))
     }
 
     @Test(arguments: inputs(in: "regressions") + inputs(in: "corpus"))

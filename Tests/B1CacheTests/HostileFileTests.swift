@@ -7,7 +7,7 @@ import Testing
 /// hang) with a documented code; a command that needs the file names it on stderr and says what to do; `verify`
 /// reports it (exit 8); `verify --repair` moves it unchanged to quarantine/ (files of a newer b1cache are left
 /// alone); and every other file is byte-identical afterwards.
-@Suite final class HostileFileTests {
+@Suite(.perTestTimeLimit) final class HostileFileTests {
     let folder = TemporaryFolder()
     static let fiftyMegabytes = Data(repeating: UInt8(ascii: "x"), count: 50_000_000)
 

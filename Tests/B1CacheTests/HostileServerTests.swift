@@ -6,7 +6,7 @@ import Testing
 /// results for writes that were not sent, a 200 with results missing, a 1 GB body, a body that stops part-way.
 /// Whatever it does, b1cache does not crash, exits with a documented code and a clear error, stays within a bounded
 /// amount of memory, and removes a write file only for an acknowledgement of that write's own id.
-@Suite final class HostileServerTests {
+@Suite(.perTestTimeLimit) final class HostileServerTests {
     let folder = TemporaryFolder()
     let server: ReferenceServer
     lazy var cache: URL = (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache")

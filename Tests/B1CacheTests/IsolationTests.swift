@@ -5,7 +5,7 @@ import Testing
 /// Secrets and isolation (docs/RELIABILITY.md): the token is written into no file of the cache; a symbolic link
 /// where the cache expects a real folder or file, or a folder owned by another user, is refused and nothing behind
 /// it is read or changed; files are 0600 and folders 0700 whatever the umask. Every claim through the binary.
-@Suite final class IsolationTests {
+@Suite(.perTestTimeLimit) final class IsolationTests {
     let folder = TemporaryFolder()
     /// A token no file could hold by chance, so finding it anywhere means b1cache wrote it.
     let token = "b1-isolation-\(UUID().uuidString.lowercased())"

@@ -2,7 +2,7 @@ import B1Cache
 import Foundation
 import Testing
 
-@Suite struct JSONTests {
+@Suite(.perTestTimeLimit) struct JSONTests {
     @Test func numbersKeepTheirLiteralText() throws {
         let value = try JSONParser.parse(#"{"a": 12.50, "b": 12345678901234567890123, "c": -0.0, "d": 1e-7}"#)
         #expect(value["a"] == .number("12.50"))

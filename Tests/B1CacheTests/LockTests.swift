@@ -5,7 +5,7 @@ import Testing
 
 /// The cache lock of SPEC §6, in one process: threads stand in for the competing processes (the break-lock
 /// excludes threads as it does processes). Multi-process runs of the real binary use `B1CACHE_LOCK_LOG`.
-@Suite final class LockTests {
+@Suite(.perTestTimeLimit) final class LockTests {
     let folder = TemporaryFolder()
     let paths: CachePaths
 
@@ -82,14 +82,22 @@ import Testing
         let held = DispatchSemaphore(value: 0)
         let releasedAt = Mutex<UInt64>(0)
         let holder = lock("flush")
+        let holderError = Locked<String>()
         Thread {
-            try? holder.withLock(wait: false) {
+            do {
+                try holder.withLock(wait: false) {
+                    held.signal()
+                    Thread.sleep(forTimeInterval: 0.3)
+                    releasedAt.withLock { $0 = System.monotonicNanoseconds() }
+                }
+            } catch {
+                holderError.set("\(error)")
                 held.signal()
-                Thread.sleep(forTimeInterval: 0.3)
-                releasedAt.withLock { $0 = System.monotonicNanoseconds() }
             }
         }.start()
-        held.wait()
+        // A holder that never gets the lock fails the test instead of blocking it forever.
+        try #require(held.wait(seconds: 10, "the holder to take the lock"))
+        try #require(holderError.value == nil, "the holder could not take the lock: \(holderError.value ?? "")")
         let acquiredAt = try lock("sync").withLock(wait: true, timeout: 5) { System.monotonicNanoseconds() }
         #expect(acquiredAt > releasedAt.withLock { $0 })
     }

@@ -5,7 +5,7 @@ import Testing
 /// b1cache run as an unprivileged user (`setpriv --reuid=65534`) on a cache it owns whose queue, collections or
 /// root is read-only: a clear error naming the path, a non-zero exit, nothing lost. Needs root to switch users;
 /// skipped (not passed) otherwise.
-@Suite final class PermissionTests {
+@Suite(.perTestTimeLimit) final class PermissionTests {
     let folder = TemporaryFolder()
     static let nobody = "65534"
 

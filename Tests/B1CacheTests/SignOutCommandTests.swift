@@ -2,7 +2,7 @@ import B1Cache
 import Foundation
 import Testing
 
-@Suite final class SignOutCommandTests {
+@Suite(.perTestTimeLimit) final class SignOutCommandTests {
     let folder = TemporaryFolder()
     lazy var cache: URL = (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache")
 
@@ -17,6 +17,20 @@ import Testing
         let result = try b1cache(["sign-out"])
         #expect(result.status == 7)
         #expect(result.errorOutput.contains("3 pending and 1 failed"))
+        #expect(try snapshot() == before)
+    }
+
+    /// Either kind of write alone is enough to refuse: a cache with both would pass if only one were counted.
+    @Test(arguments: ["queue", "failed"])
+    func signOutWithOnlyOneKindOfWriteLeftStillExits7(emptied: String) throws {
+        let writes = cache.appendingPathComponent(emptied)
+        for name in try FileManager.default.contentsOfDirectory(atPath: writes.path) where name.hasSuffix(".json") {
+            try FileManager.default.removeItem(at: writes.appendingPathComponent(name))
+        }
+        let before = try snapshot()
+        let result = try b1cache(["sign-out"])
+        #expect(result.status == 7, "\(result.output)\(result.errorOutput)")
+        #expect(result.errorOutput.contains(emptied == "queue" ? "0 pending and 1 failed" : "3 pending and 0 failed"))
         #expect(try snapshot() == before)
     }
 

@@ -4,7 +4,7 @@ import Testing
 
 /// SIGKILL of `sign-out` at random moments: the cache is either untouched (the kill came first) or gone for
 /// every reader, and the next run deletes what the killed one had renamed aside.
-@Suite final class SignOutCrashTests {
+@Suite(.perTestTimeLimit) final class SignOutCrashTests {
     let folder = TemporaryFolder()
 
     @Test func aKilledSignOutNeverLeavesThePreviousAccountsDataReadable() throws {
@@ -30,7 +30,7 @@ import Testing
             let process = try Stress.start(["sign-out", "--export-pending", export.path, "--cache-dir", cache.path])
             usleep(UInt32.random(in: 0...window, using: &generator))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.waitForExit()
             if FileManager.default.fileExists(atPath: cache.path) {
                 // Not wiped yet: then nothing of it changed (an export may have been written outside it).
                 var now = try snapshotFiles(under: cache)

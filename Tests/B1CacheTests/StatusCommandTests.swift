@@ -2,7 +2,7 @@ import B1Cache
 import Foundation
 import Testing
 
-@Suite final class StatusCommandTests {
+@Suite(.perTestTimeLimit) final class StatusCommandTests {
     let folder = TemporaryFolder()
     lazy var cache: URL = (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache")
 
@@ -78,13 +78,20 @@ import Testing
         #expect(json["offlineReason"]?.stringValue == "the server did not answer within 0.5 s")
     }
 
-    @Test(arguments: ["1h", "24h", "30d"])
-    func staleCollectionsFollowTheRuleOfInspect(staleAfter: String) throws {
+    /// 1 h: every sample collection is stale (synced in 2026); 10 years: only the two synced before the last Sync
+    /// All (a rule that holds whatever today's date); 24 h and 30 d: whatever inspect says, on the same rule.
+    @Test(arguments: [("1h", 9), ("24h", nil), ("30d", nil), ("3650d", 2)] as [(String, Int?)])
+    func staleCollectionsFollowTheRuleOfInspect(staleAfter: String, expected: Int?) throws {
         let json = try statusJSON(["--stale-after", staleAfter])
         let inspect = try CommandRunner.b1cache(["inspect", "--json", "--stale-after", staleAfter, "--cache-dir", cache.path])
-        let stale = try JSONParser.parse(inspect.output)["collections"]?.arrayValue?
-            .filter { $0["stale"] == .bool(true) }.compactMap { $0["name"] }
-        #expect(json["stale"] == .array(stale ?? []))
+        #expect(inspect.status == 0, "\(inspect.errorOutput)")
+        // Without every collection listed, an empty stale list on both sides would prove nothing.
+        let collections = try #require(try JSONParser.parse(inspect.output)["collections"]?.arrayValue)
+        #expect(collections.count == CollectionName.allCases.count)
+        let stale = collections.filter { $0["stale"] == .bool(true) }.compactMap { $0["name"] }
+        #expect(json["stale"] == .array(stale))
+        if let expected { #expect(stale.count == expected, "\(stale)") }
+        if staleAfter == "3650d" { #expect(stale == ["subscriptions", "integrations"]) }
     }
 
     @Test func aCacheFolderThatDoesNotExistYetIsReportedAndNotCreated() throws {

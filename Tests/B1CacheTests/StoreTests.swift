@@ -2,7 +2,7 @@ import B1Cache
 import Foundation
 import Testing
 
-@Suite final class StoreTests {
+@Suite(.perTestTimeLimit) final class StoreTests {
     let folder = TemporaryFolder()
     lazy var paths = CachePaths(root: folder.path("cache"))
     lazy var store = CacheStore(paths: paths)

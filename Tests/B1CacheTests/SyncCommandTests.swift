@@ -4,7 +4,7 @@ import Testing
 
 /// `b1cache sync` against the reference server: full and incremental pulls, tombstones, an expired cursor,
 /// one account per cache, failures that leave the cache as it was.
-@Suite final class SyncCommandTests {
+@Suite(.perTestTimeLimit) final class SyncCommandTests {
     let folder = TemporaryFolder()
     let server: ReferenceServer
     lazy var cache = folder.path("cache")

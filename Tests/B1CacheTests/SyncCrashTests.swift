@@ -5,7 +5,7 @@ import Testing
 /// SIGKILL of `sync` (which flushes first) at random moments, against the reference server with latency and
 /// small pages, while the server's data keeps changing: every file stays parseable, every write is applied once
 /// or still queued, and the next complete sync converges on the server's data.
-@Suite final class SyncCrashTests {
+@Suite(.perTestTimeLimit) final class SyncCrashTests {
     let folder = TemporaryFolder()
     let cache: URL
     let server: ReferenceServer
@@ -39,7 +39,7 @@ import Testing
             let process = try Stress.start(["sync", "--page-size", "5", "--cache-dir", cache.path], environment: server.environment())
             usleep(UInt32.random(in: 10_000...400_000, using: &generator))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.waitForExit()
             if process.terminationReason == .uncaughtSignal { killedMidway += 1 }
             #expect(try Stress.unparsable(cache).isEmpty, "round \(round)")
             let applied = try server.appliedCounts()

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The library's `Syncer` against scripted answers: what a server that breaks the protocol cannot do to the cache.
-@Suite final class SyncerTests {
+@Suite(.perTestTimeLimit) final class SyncerTests {
     let folder = TemporaryFolder()
     lazy var paths = CachePaths(root: folder.path("cache"))
 

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The hand-written ISO 8601 formatter against Foundation's, and the round trip through the parser.
-@Suite struct TimestampTests {
+@Suite(.perTestTimeLimit) struct TimestampTests {
     static func foundation(_ date: Date) -> String {
         date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
             .replacingOccurrences(of: "+0000", with: "Z")

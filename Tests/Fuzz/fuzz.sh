@@ -58,6 +58,11 @@ for file in SampleCache/queue/*.json SampleCache/failed/*.json; do
     printf '4%s' "$name" > "$out/seeds/name-$name"
 done
 
+# A run over no seeds would still pass: refuse it.
+if [ -z "$(ls -A "$out/seeds")" ] || [ -z "$(ls -A Tests/Fuzz/corpus)" ]; then
+    echo "fuzz: no seeds in $out/seeds or Tests/Fuzz/corpus; nothing to start from" >&2
+    exit 1
+fi
 log=$out/last-run.log
 set +e
 SWIFT_BACKTRACE=enable=no "$binary" -max_total_time="$seconds" -timeout=10 -max_len=8192 -print_final_stats=1 \
@@ -73,6 +78,11 @@ if [ "$status" = 0 ] && [ "$(find "$out/corpus" -type f | wc -l)" -gt 1000 ]; th
         && rm -rf "$out/corpus" && mv "$out/corpus.min" "$out/corpus"
 fi
 echo "fuzz: corpus $(find "$out/corpus" -type f | wc -l) inputs in $out/corpus; log in $log"
+executed=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+if [ "$status" = 0 ] && [ "${executed:-0}" -lt 1 ]; then
+    echo "fuzz: the fuzzer ran no input (see $log)" >&2
+    exit 1
+fi
 if [ "$status" != 0 ]; then
     grep -E 'Fatal error|ERROR: libFuzzer|SUMMARY|Test unit written' "$log" || tail -n 30 "$log"
     echo "fuzz: a crash. Fix it, then copy the input from $out/crashes/ to Tests/Fuzz/regressions/<what-it-is>" >&2

@@ -51,7 +51,7 @@ class Faults:
     """Injected faults. POST /admin/faults replaces the whole set; {} clears it."""
 
     FIELDS = {"latencyMs", "status", "count", "retryAfter", "drop", "dropAfterApply",
-              "conflictIds", "failIds", "path"} | set(Misbehaviour.FIELDS)
+              "conflictIds", "failIds", "path", "noBatch"} | set(Misbehaviour.FIELDS)
     FIELDS |= set(EventFaults.FIELDS)
 
     def __init__(self):
@@ -61,8 +61,8 @@ class Faults:
     @staticmethod
     def _empty() -> dict:
         return {"latencyMs": 0, "status": None, "count": 0, "retryAfter": None, "drop": 0,
-                "dropAfterApply": 0, "conflictIds": [], "failIds": [], "path": None, **Misbehaviour.empty(),
-                **EventFaults.empty()}
+                "dropAfterApply": 0, "conflictIds": [], "failIds": [], "path": None, "noBatch": False,
+                **Misbehaviour.empty(), **EventFaults.empty()}
 
     @classmethod
     def validate(cls, body) -> dict:
@@ -99,6 +99,9 @@ class Faults:
         if path is not None and (not isinstance(path, str) or not path.startswith("/")):
             raise ApiError(400, "bad_request", "path must be a path prefix starting with /")
         state["path"] = path
+        if not isinstance(body.get("noBatch", False), bool):
+            raise ApiError(400, "bad_request", "noBatch must be true or false")
+        state["noBatch"] = body.get("noBatch", False)
         state.update(Misbehaviour.validate(body, count))
         state.update(EventFaults.validate(body, count))
         return state
@@ -134,6 +137,11 @@ class Faults:
                 self._state[field] -= 1
                 return True
             return False
+
+    def batch_disabled(self) -> bool:
+        """True while the server plays one without POST /v1/writes:batch (it answers 404, as for any unknown path)."""
+        with self._lock:
+            return self._state["noBatch"]
 
     def drop_armed(self) -> bool:
         with self._lock:

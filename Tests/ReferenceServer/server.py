@@ -262,6 +262,8 @@ class Handler(BaseHTTPRequestHandler):
                 return reset_connection(self)
         try:
             raw = self.read_body()
+            if path == "/v1/writes:batch" and self.faults.batch_disabled():
+                raise ApiError(404, "not_found", f"no such endpoint: {method} {path}")
             if path.startswith("/v1/"):
                 delay = self.faults.latency()
                 if delay:

@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS ledger(
     outcome TEXT, status TEXT NOT NULL, first_received_at TEXT NOT NULL,
     last_received_at TEXT NOT NULL, applied_at TEXT, collection TEXT, entity_ids TEXT, error TEXT,
     retry_of TEXT, PRIMARY KEY(org_id, id));
+CREATE TABLE IF NOT EXISTS ledger_keys(
+    org_id TEXT NOT NULL, id TEXT NOT NULL, endpoint TEXT NOT NULL, key TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ledger_keys_by_id ON ledger_keys(org_id, id);
 """
 
 
@@ -223,6 +226,11 @@ class Store:
                     self.db.execute("UPDATE ledger SET received = received + 1, last_received_at=?"
                                     " WHERE org_id=? AND id=?", (now, org, write_id))
                 outcome = row[0] if row else None
+                # Each request's idempotency key (the header of /v1/writes, the write's id in a batch), so a test
+                # can check that a write re-sent after a failure carries the key of its first attempt.
+                self.db.execute("INSERT INTO ledger_keys(org_id, id, endpoint, key) VALUES(?,?,?,?)",
+                                (org, write_id, "/v1/writes" if header_id is not None else "/v1/writes:batch",
+                                 header_id if header_id is not None else write_id))
 
                 if failing:
                     # An injected transient fault: nothing is applied, the client must retry later.
@@ -326,13 +334,21 @@ class Store:
             query, args = query + " WHERE l.id=?", (write_id,)
         with self.lock:
             rows = self.db.execute(query + " ORDER BY l.ord", args).fetchall()
+            keys = {}
+            for org, write_id, endpoint, key in self.db.execute(
+                    "SELECT org_id, id, endpoint, key FROM ledger_keys ORDER BY rowid"):
+                keys.setdefault((org, write_id), []).append({"endpoint": endpoint, "key": key})
         return [{"id": r[0], "kind": r[1], "received": r[2], "applied": r[3], "status": r[4], "appliedAt": r[5],
-                 "orgId": r[6], "firstReceivedAt": r[7], "retryOf": json.loads(r[8]) if r[8] else []} for r in rows]
+                 "orgId": r[6], "firstReceivedAt": r[7], "retryOf": json.loads(r[8]) if r[8] else [],
+                 "requests": keys.get((r[6], r[0]), [])} for r in rows]
 
     def reset_ledger(self, ids=None) -> int:
         with self.lock:
             if ids is None:
+                self.db.execute("DELETE FROM ledger_keys")
                 return self.db.execute("DELETE FROM ledger").rowcount
+            for i in ids:
+                self.db.execute("DELETE FROM ledger_keys WHERE id=?", (i,))
             return sum(self.db.execute("DELETE FROM ledger WHERE id=?", (i,)).rowcount for i in ids)
 
     def mutate(self, org: str, collection: str, upsert: list, delete: list, patch: list) -> dict:

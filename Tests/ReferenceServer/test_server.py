@@ -517,7 +517,33 @@ class ProtocolTests(ServerTestCase):
         rows = [r for r in self.call("GET", "/admin/ledger", token=None)[2]["writes"] if r["id"] in ids]
         self.assertEqual([r["id"] for r in rows], ids)
         self.assertEqual(set(rows[0]), {"id", "kind", "received", "applied", "status", "appliedAt", "retryOf",
-                                        "orgId", "firstReceivedAt"})
+                                        "orgId", "firstReceivedAt", "requests"})
+
+    def test_ledger_records_the_key_of_every_request(self):
+        w = write("missed-billing.action", {"itemId": "mb_019", "action": "ignore"})
+        self.faults({"failIds": [w["id"]]})
+        self.assertEqual(self.send(w)[0], 503)
+        self.assertEqual(self.batch([w])[2]["results"][0]["status"], "applied")
+        self.assertEqual(self.ledger(w["id"])["requests"], [{"endpoint": "/v1/writes", "key": w["id"]},
+                                                            {"endpoint": "/v1/writes:batch", "key": w["id"]}])
+        # A key that is not the write's id is refused before the ledger hears of it.
+        other = write("missed-billing.action", {"itemId": "mb_019", "action": "snooze"})
+        self.assertEqual(self.send(other, key="not-the-id")[0], 422)
+        self.assertIsNone(self.ledger(other["id"]))
+        self.call("POST", "/admin/reset-ledger", {"id": w["id"]}, token=None)
+        self.assertIsNone(self.ledger(w["id"]))
+
+    def test_no_batch_answers_404_on_the_batch_endpoint_only(self):
+        w = write("missed-billing.action", {"itemId": "mb_019", "action": "mark-reviewed"})
+        self.faults({"noBatch": True, "status": 503, "count": 1, "path": "/v1/writes"})
+        self.assertError(self.batch([w]), 404, "not_found")
+        self.assertIsNone(self.ledger(w["id"]))
+        self.assertError(self.send(w), 503, "unavailable")  # the 404 did not use up the injected 503
+        self.assertEqual(self.send(w)[2]["status"], "applied")
+        self.assertError(self.batch([w]), 404, "not_found")
+        self.assertError(self.call("POST", "/admin/faults", {"noBatch": 1}, token=None), 400, "bad_request")
+        self.faults({})
+        self.assertEqual(self.batch([w])[2]["results"][0]["status"], "duplicate")
 
 
 class HostileAnswerTests(ServerTestCase):

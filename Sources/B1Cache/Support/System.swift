@@ -44,6 +44,7 @@ public enum System {
             close(fd)
             throw error
         }
+        SystemCallLog.record("create", path)
         return fd
     }
 
@@ -61,10 +62,12 @@ public enum System {
                 remaining -= written
             }
         }
+        SystemCallLog.record("write", path)
     }
 
     static func fsyncDescriptor(_ fd: Int32, path: String) throws {
         if fsync(fd) != 0 { throw lastError("fsync", path) }
+        SystemCallLog.record("fsync", path)
     }
 
     static func closeDescriptor(_ fd: Int32) { close(fd) }
@@ -75,14 +78,20 @@ public enum System {
         if fd < 0 { throw lastError("open directory", path) }
         defer { close(fd) }
         if fsync(fd) != 0 && errno != EINVAL { throw lastError("fsync directory", path) }
+        SystemCallLog.record("fsync-dir", path)
     }
 
     static func renameItem(_ source: String, _ destination: String) throws {
         if rename(source, destination) != 0 { throw lastError("rename", source) }
+        SystemCallLog.record("rename", source, destination)
     }
 
     static func removeFile(_ path: String) throws {
-        if unlink(path) != 0 && errno != ENOENT { throw lastError("remove", path) }
+        if unlink(path) != 0 {
+            if errno == ENOENT { return }
+            throw lastError("remove", path)
+        }
+        SystemCallLog.record("unlink", path)
     }
 
     static func makeDirectory(_ path: String, mode: mode_t) throws -> Bool {
@@ -91,6 +100,7 @@ public enum System {
             throw lastError("create directory", path)
         }
         if chmod(path, mode) != 0 { throw lastError("chmod", path) }
+        SystemCallLog.record("mkdir", path)
         return true
     }
 
@@ -357,5 +367,29 @@ public enum System {
             throw SystemCallError(operation: "lock", path: path, code: code)
         }
         return .locked(descriptor: fd)
+    }
+}
+
+/// Test seam: a record of the calls that make a file durable, in the order they returned.
+///
+/// A SIGKILL keeps the page cache, so no crash test can see a missing fsync; this record can. When the environment
+/// variable `B1CACHE_SYSCALL_LOG` names a file, every successful create, write (of a whole buffer), fsync, fsync of
+/// a folder, rename, unlink and mkdir above appends one line `<pid> TAB <call> TAB <path> [TAB <destination>]` to
+/// it (`O_APPEND`, one write(2) per line, so lines of concurrent processes do not interleave). Unset, each call
+/// costs one check of a constant. `DurableWriteTests` reads it to check the order `DurableFile` promises.
+enum SystemCallLog {
+    /// The log's descriptor, opened on first use; nil when the variable is unset or the file cannot be opened.
+    private static let descriptor: Int32? = {
+        guard let path = ProcessInfo.processInfo.environment["B1CACHE_SYSCALL_LOG"], !path.isEmpty else { return nil }
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        return fd < 0 ? nil : fd
+    }()
+
+    static func record(_ call: String, _ path: String, _ destination: String? = nil) {
+        guard let fd = descriptor else { return }
+        var line = "\(getpid())\t\(call)\t\(path)"
+        if let destination { line += "\t\(destination)" }
+        line += "\n"
+        _ = line.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
     }
 }

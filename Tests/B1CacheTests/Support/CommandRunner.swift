@@ -28,21 +28,33 @@ enum CommandRunner {
         return Repository.root.appendingPathComponent(".build/debug/b1cache")
     }()
 
+    /// How long any process a test starts may run before it is SIGKILLed and the test fails: far more than any
+    /// command takes here (seconds at most), so only a hang reaches it, and `make test` fails instead of hanging.
+    static let defaultTimeout: TimeInterval = Stress.isLong ? 900 : 120
+
     /// Runs `b1cache` with `arguments`, a clean environment plus `environment`, and optional standard input.
+    /// - Parameters:
+    ///   - umask: run under this umask (through `/bin/sh`).
+    ///   - fileSizeLimit: run with RLIMIT_FSIZE of this many bytes (a multiple of 512) and SIGXFSZ ignored, so a
+    ///     write past it fails with EFBIG: a write that fails on a chosen file, even as root (modes do not stop root).
     static func b1cache(_ arguments: [String], environment: [String: String] = [:], input: Data? = nil,
-                        umask: String? = nil, timeout: TimeInterval? = nil) throws -> CommandResult {
-        if let umask {
+                        umask: String? = nil, fileSizeLimit: Int? = nil,
+                        timeout: TimeInterval = defaultTimeout) throws -> CommandResult {
+        if umask != nil || fileSizeLimit != nil {
             let quoted = ([binary.path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-            return try run(URL(fileURLWithPath: "/bin/sh"), ["-c", "umask \(umask); exec \(quoted.joined(separator: " "))"],
-                           environment: environment, input: input)
+            var prelude = umask.map { "umask \($0); " } ?? ""
+            // An ignored signal stays ignored across exec, so b1cache gets EFBIG instead of being killed.
+            if let fileSizeLimit { prelude += "trap '' XFSZ; ulimit -f \(fileSizeLimit / 512); " }
+            return try run(URL(fileURLWithPath: "/bin/sh"), ["-c", prelude + "exec \(quoted.joined(separator: " "))"],
+                           environment: environment, input: input, timeout: timeout)
         }
         return try run(binary, arguments, environment: environment, input: input, timeout: timeout)
     }
 
-    /// Runs a program and waits for it; with `timeout`, SIGKILLs it when it runs longer (a hang becomes a failure
-    /// that names the command instead of a test run that never ends).
+    /// Runs a program and waits for it; past `timeout` it is SIGKILLed and the test fails with an issue naming the
+    /// command (a hang becomes a failure instead of a test run that never ends).
     static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
-                    input: Data? = nil, timeout: TimeInterval? = nil) throws -> CommandResult {
+                    input: Data? = nil, timeout: TimeInterval = defaultTimeout) throws -> CommandResult {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -54,13 +66,7 @@ enum CommandRunner {
         process.standardOutput = output
         process.standardError = errorOutput
         process.standardInput = inputPipe
-        try process.run()
-        if let timeout {
-            let pid = process.processIdentifier
-            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [process] in
-                if process.isRunning { kill(pid, SIGKILL) }
-            }
-        }
+        try process.runWithTimeLimit(timeout)
         if let input { inputPipe.fileHandleForWriting.write(input) }
         try inputPipe.fileHandleForWriting.close()
         // Read both pipes concurrently so a chatty process cannot block on a full pipe.
@@ -68,8 +74,10 @@ enum CommandRunner {
         let reader = Thread { errorData.set(errorOutput.fileHandleForReading.readDataToEndOfFile()) }
         reader.start()
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        process.waitForExit()
         while !errorData.isSet { usleep(1000) }
+        try? output.fileHandleForReading.close()
+        try? errorOutput.fileHandleForReading.close()
         return CommandResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
                              errorOutput: String(decoding: errorData.value ?? Data(), as: UTF8.self),
                              killedBySignal: process.terminationReason == .uncaughtSignal)

@@ -40,7 +40,7 @@ extension CommandRunner {
                                 hangGuard: TimeInterval = 120) throws -> MeasuredResult {
         let result = try run(URL(fileURLWithPath: "/usr/bin/env"),
                              ["python3", "-c", measuring, report.path, String(hangGuard), binary.path] + arguments,
-                             environment: environment)
+                             environment: environment, timeout: hangGuard + 60)
         let fields = String(decoding: try Data(contentsOf: report), as: UTF8.self).split(separator: " ")
         let code = fields.first.flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? -1
         let peak = fields.dropFirst().first.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? -1

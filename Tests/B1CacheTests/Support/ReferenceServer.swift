@@ -25,6 +25,12 @@ final class ReferenceServer: @unchecked Sendable {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
+        // A server that never says where it listens would block this read forever: kill it, and the read ends.
+        let started = Locked<Bool>()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { [process] in
+            if !started.isSet && process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        defer { started.set(true) }
         var text = ""
         while !text.contains("\n") {
             let chunk = output.fileHandleForReading.availableData
@@ -80,6 +86,18 @@ final class ReferenceServer: @unchecked Sendable {
         task.resume()
         while !result.isSet { usleep(2000) }
         return try JSONParser.parse(result.value ?? Data())
+    }
+
+    /// The ledger's rows (`GET /admin/ledger`), in the order the server first received each write id.
+    func ledger() throws -> [JSONValue] { try admin("admin/ledger")["writes"]?.arrayValue ?? [] }
+
+    /// The idempotency key of every request that carried the write `id`, oldest first (the `Idempotency-Key` header
+    /// of `POST /v1/writes`, the write's id in a batch), each with the endpoint it came to.
+    func requestKeys(of id: String) throws -> [(endpoint: String, key: String)] {
+        let row = try ledger().first { $0["id"]?.stringValue == id }
+        return (row?["requests"]?.arrayValue ?? []).map {
+            ($0["endpoint"]?.stringValue ?? "", $0["key"]?.stringValue ?? "")
+        }
     }
 
     /// How many times the server applied each write id.

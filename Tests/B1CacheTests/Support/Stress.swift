@@ -64,7 +64,7 @@ enum Stress {
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try process.runWithTimeLimit()
         return process
     }
 
