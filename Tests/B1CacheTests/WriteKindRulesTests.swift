@@ -46,7 +46,8 @@ import Testing
         }
         #expect(Set(WriteKind.allCases).count == WriteKind.allCases.count)
         #expect(WriteKind(rawValue: "invoice.push") == nil && WriteKind(rawValue: "Missed-billing.action") == nil)
-        #expect(WriteKind.missedBillingApply.payloadHelp == #"{"itemIds": [1 to 500 ids], "mapping": {"contractId", ...}}"#)
+        #expect(WriteKind.missedBillingApply.payloadHelp
+            == #"{"itemIds": [1 to 500 ids], "mapping": {"contractId", ...}}"#)
         #expect(WriteKind.contractLineTax.payloadHelp == #"{"contractId", "lineId", "taxCode", "taxRate" (0 to 100)}"#)
     }
 
@@ -81,7 +82,8 @@ import Testing
         #expect(superseded(after: [first, second], by: Self.action("mb_1", "mark-reviewed")) == second.id)
         let line = Self.invoiceTax("gi_1", "l_1")
         // An edit of another line of the same invoice does not stop the search.
-        #expect(superseded(after: [line, Self.invoiceTax("gi_1", "l_2")], by: Self.invoiceTax("gi_1", "l_1")) == line.id)
+        let otherLine = Self.invoiceTax("gi_1", "l_2")
+        #expect(superseded(after: [line, otherLine], by: Self.invoiceTax("gi_1", "l_1")) == line.id)
         let contractLine = Self.contractTax("ct_1", "l_1")
         #expect(superseded(after: [contractLine], by: Self.contractTax("ct_1", "l_1")) == contractLine.id)
     }
@@ -105,7 +107,11 @@ import Testing
     }
 
     func refusal(_ write: PendingWrite, _ checker: TargetChecker) throws -> String? {
-        do { try write.typedPayload.checkTargets(in: checker) } catch let error as QueueError { return error.description }
+        do {
+            try write.typedPayload.checkTargets(in: checker)
+        } catch let error as QueueError {
+            return error.description
+        }
         return nil
     }
 
@@ -116,7 +122,8 @@ import Testing
             (Self.action("mb_nope"), "payload field 'itemId': no missed-billing item 'mb_nope' in the cache"),
             (Self.apply([Sample.openItem, "mb_nope"]),
              "payload field 'itemIds[1]': no missed-billing item 'mb_nope' in the cache"),
-            (Self.write(.missedBillingApply, ["itemIds": [.string(Sample.openItem)], "mapping": ["contractId": "ct_no"]]),
+            (Self.write(.missedBillingApply, ["itemIds": [.string(Sample.openItem)],
+                                              "mapping": ["contractId": "ct_no"]]),
              "payload field 'mapping.contractId': no contracts item 'ct_no' in the cache"),
             (Self.invoiceTax(Sample.draftInvoice, Sample.draftInvoiceLine), nil),
             (Self.invoiceTax(Sample.draftInvoice, "gil_nope"),
@@ -171,7 +178,8 @@ import Testing
         let shown = PendingOverlay.apply([snooze, apply, refused, late], to: items, collection: .missedBilling)
         #expect(shown[0] == ["id": "mb_1", "status": "snoozed", "snoozeUntil": "2027-03-01T00:00:00+13:00",
                              "_pending": [.string(snooze.id), .string(refused.id)]])
-        #expect(shown[1] == ["id": "mb_2", "status": "applied", "snoozeUntil": .null, "appliedMapping": ["contractId": "ct_1"],
+        #expect(shown[1] == ["id": "mb_2", "status": "applied", "snoozeUntil": .null,
+                             "appliedMapping": ["contractId": "ct_1"],
                              "_pending": [.string(apply.id), .string(late.id)]])
         #expect(shown[2] == ["id": "mb_3", "status": "applied", "_pending": [.string(refused.id)]])
     }

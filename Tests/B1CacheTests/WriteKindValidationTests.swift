@@ -55,7 +55,8 @@ import Testing
 
     static let apply: [Case] = [
         Case(.missedBillingApply, #"{"itemIds":["mb_1","mb_2"],"mapping":{"contractId":"ct_1","lineId":"ctl_1"}}"#),
-        Case(.missedBillingApply, #"{"itemIds":[\#(ids.dropLast().joined(separator: ","))],"mapping":{"contractId":"c"}}"#),
+        Case(.missedBillingApply,
+             #"{"itemIds":[\#(ids.dropLast().joined(separator: ","))],"mapping":{"contractId":"c"}}"#),
         Case(.missedBillingApply, #"{"itemIds":[\#(ids.joined(separator: ","))],"mapping":{"contractId":"c"}}"#,
              "payload field 'itemIds' must hold 1 to 500 ids, not 501"),
         Case(.missedBillingApply, #"{"itemIds":[],"mapping":{"contractId":"c"}}"#,
@@ -133,7 +134,9 @@ import Testing
         try PayloadValidator.check(past, kind: .missedBillingAction, now: nil)
         // A date that does not exist is refused all the same.
         let impossible = try Self.payload(#"{"itemId":"mb_1","action":"snooze","snoozeUntil":"2001-02-29T00:00:00Z"}"#)
-        #expect(throws: QueueError.self) { try PayloadValidator.check(impossible, kind: .missedBillingAction, now: nil) }
+        #expect(throws: QueueError.self) {
+            try PayloadValidator.check(impossible, kind: .missedBillingAction, now: nil)
+        }
     }
 
     @Test func aValidPayloadDecodesToTheSameViewAsTheQueuedOneAndKeepsItsLiterals() throws {

@@ -164,7 +164,8 @@ public final class Enqueuer {
     private func validate(_ request: WriteRequest, now: Date) throws -> ValidatedRequest {
         let kind = try PayloadValidator.kind(request.kind)
         guard let payload = request.payload.objectValue else {
-            throw QueueError.invalidField(field: "payload", reason: "must be a JSON object, not \(request.payload.typeName)")
+            throw QueueError.invalidField(field: "payload",
+                                          reason: "must be a JSON object, not \(request.payload.typeName)")
         }
         // A re-queued export keeps its id; a snooze date that passed since it was first queued does not refuse it.
         let typed = try kind.rules.init(validating: payload, now: request.id == nil ? now : nil)

@@ -14,7 +14,8 @@ public enum PendingOverlay {
     public static let marker = "_pending"
 
     /// The items of `collection` with the effects of `writes` (in queue order) applied.
-    public static func apply(_ writes: [PendingWrite], to items: [JSONValue], collection: CollectionName) -> [JSONValue] {
+    public static func apply(_ writes: [PendingWrite], to items: [JSONValue],
+                             collection: CollectionName) -> [JSONValue] {
         var positions: [String: Int] = [:]
         for (index, item) in items.enumerated() { if let id = item["id"]?.stringValue { positions[id] = index } }
         var result = items

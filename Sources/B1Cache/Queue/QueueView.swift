@@ -62,7 +62,9 @@ final class QueueView {
     /// The pending write `write` fully supersedes, if any: the last one with the same key, when no write of
     /// another kind touched that item after it.
     func superseded(by write: PendingWrite) -> String? {
-        guard let key = write.typedPayload.supersedeKey, let last = lastToucher[key], last.supersedable else { return nil }
+        guard let key = write.typedPayload.supersedeKey, let last = lastToucher[key], last.supersedable else {
+            return nil
+        }
         return last.id
     }
 

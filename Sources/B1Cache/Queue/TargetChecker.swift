@@ -47,7 +47,9 @@ public final class TargetChecker {
     @discardableResult
     func requireItem(_ collection: CollectionName, field: String, id: String?) throws -> JSONValue? {
         guard let id, let items = try items(collection) else { return nil }
-        guard let item = items[id] else { throw QueueError.targetNotFound(field: field, id: id, collection: collection) }
+        guard let item = items[id] else {
+            throw QueueError.targetNotFound(field: field, id: id, collection: collection)
+        }
         return item
     }
 

@@ -31,8 +31,11 @@ public struct WriteKind: Hashable, Sendable, RawRepresentable, CaseIterable, Cus
         self = kind
     }
 
+    /// Two kinds are the same when their names are.
     public static func == (lhs: WriteKind, rhs: WriteKind) -> Bool { lhs.rawValue == rhs.rawValue }
+    /// Hashes the name, as `==` compares it.
     public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+    /// The kind's name.
     public var description: String { rawValue }
 
     /// The collection whose items the write changes.

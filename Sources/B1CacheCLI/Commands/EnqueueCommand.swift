@@ -35,8 +35,9 @@ enum EnqueueCommand: Command {
 
     /// One line per kind, each kind's payload as it describes it (`WriteKind.payloadHelp`).
     private static var kindLines: String {
-        WriteKind.allCases.map { "  " + $0.rawValue.padding(toLength: 28, withPad: " ", startingAt: 0) + $0.payloadHelp }
-            .joined(separator: "\n")
+        WriteKind.allCases.map { kind in
+            "  " + kind.rawValue.padding(toLength: 28, withPad: " ", startingAt: 0) + kind.payloadHelp
+        }.joined(separator: "\n")
     }
 
     static func run(_ context: CommandContext) throws -> ExitCode {

@@ -26,8 +26,8 @@ struct GeneratedInvoiceLineTax: WritePayload {
         _ = try edit.requireLine(of: invoice)
         let status = invoice["status"]?.stringValue ?? "unknown"
         guard status == "draft" else {
-            throw QueueError.notEditable(field: Self.owner,
-                                         reason: "generated invoice is '\(status)', and only lines of drafts can change")
+            throw QueueError.notEditable(
+                field: Self.owner, reason: "generated invoice is '\(status)', and only lines of drafts can change")
         }
     }
 

@@ -22,7 +22,9 @@ struct MissedBillingApply: WritePayload {
     init(validating payload: JSONObject, now: Date?) throws {
         let fields = PayloadFields(payload: payload)
         try fields.allowOnly(["itemIds", "mapping"])
-        guard let ids = payload["itemIds"] else { throw QueueError.invalidField(field: "itemIds", reason: "is required") }
+        guard let ids = payload["itemIds"] else {
+            throw QueueError.invalidField(field: "itemIds", reason: "is required")
+        }
         guard let list = ids.arrayValue else {
             throw QueueError.invalidField(field: "itemIds", reason: "must be an array of ids, not \(ids.typeName)")
         }

@@ -65,8 +65,9 @@ struct PayloadFields {
 
     func allowOnly(_ allowed: Set<String>) throws {
         if let unknown = payload.keys.first(where: { !allowed.contains($0) }) {
+            let expected = allowed.sorted().joined(separator: ", ")
             throw QueueError.invalidField(field: prefix + unknown,
-                                          reason: "is not part of this kind's payload (expected \(allowed.sorted().joined(separator: ", ")))")
+                                          reason: "is not part of this kind's payload (expected \(expected))")
         }
     }
 }
