@@ -75,7 +75,7 @@ public final class Enqueuer {
             guard let line = requests[index].line ?? (requests.count > 1 ? index + 1 : nil) else { return error }
             return .invalidBatchLine(line: line, reason: error.description)
         }
-        var validated: [(kind: WriteKind, payload: JSONObject, id: String?)] = []
+        var validated: [ValidatedRequest] = []
         for (index, request) in requests.enumerated() {
             // An exported write goes only into a cache of its own account (or one whose account is not known yet,
             // where it keeps its account and flush refuses to send it under another).
@@ -104,14 +104,12 @@ public final class Enqueuer {
         var appliedBy = view.appliedItems
         for (index, item) in validated.enumerated() {
             do {
-                try checker.checkAgainstPending(kind: item.kind, payload: item.payload, appliedBy: appliedBy)
+                try item.typed.checkAgainstPending(appliedBy: appliedBy)
             } catch let error as QueueError {
                 throw lineError(index, error)
             }
-            if item.kind == .missedBillingApply {
-                for id in (item.payload["itemIds"]?.arrayValue ?? []).compactMap(\.stringValue) {
-                    appliedBy[id] = .some(nil)  // by an earlier request of this batch, which has no id yet
-                }
+            for id in item.typed.appliedItems {
+                appliedBy[id] = .some(nil)  // by an earlier request of this batch, which has no id yet
             }
         }
         var newest = view.newestName
@@ -155,19 +153,28 @@ public final class Enqueuer {
         }
     }
 
-    private func validate(_ request: WriteRequest, now: Date) throws -> (kind: WriteKind, payload: JSONObject, id: String?) {
+    /// A request that passed its checks: the payload as given (what the file keeps) beside its typed view.
+    private struct ValidatedRequest {
+        var kind: WriteKind
+        var payload: JSONObject
+        var typed: any WritePayload
+        var id: String?
+    }
+
+    private func validate(_ request: WriteRequest, now: Date) throws -> ValidatedRequest {
         let kind = try PayloadValidator.kind(request.kind)
         guard let payload = request.payload.objectValue else {
-            throw QueueError.invalidField(field: "payload", reason: "must be a JSON object, not \(request.payload.typeName)")
+            throw QueueError.invalidField(field: "payload",
+                                          reason: "must be a JSON object, not \(request.payload.typeName)")
         }
         // A re-queued export keeps its id; a snooze date that passed since it was first queued does not refuse it.
-        try PayloadValidator.check(payload, kind: kind, now: request.id == nil ? now : nil)
+        let typed = try kind.rules.init(validating: payload, now: request.id == nil ? now : nil)
         if let id = request.id, id.isEmpty || id.count > 100 || id.contains("/") || id.hasPrefix(".") {
             throw QueueError.invalidField(field: "id", reason: "must be a plain id of at most 100 characters")
         }
         try checkEncodedSize(kind: kind, payload: payload, request: request, now: now)
-        try checker.check(kind: kind, payload: payload)
-        return (kind, payload, request.id)
+        try typed.checkTargets(in: checker)
+        return ValidatedRequest(kind: kind, payload: payload, typed: typed, id: request.id)
     }
 
     /// The write file must fit `WriteLimits.encodedWrite`, so the decoder reads it back and a batch of them fits a

@@ -5,7 +5,10 @@ import Foundation
 /// time moved since this view last looked (another process queued, flushed or dropped a write).
 ///
 /// What it answers: the newest file name (new names sort after it), the ids present, and which pending write a
-/// new one supersedes (SPEC §5), through an index of the last write touching each item.
+/// new one supersedes (SPEC §5), through an index of the last write touching each item. The keys are each kind's
+/// (`WritePayload.supersedeKey`, `touchedKeys`); the rule is applied here: a new write supersedes the last pending
+/// write touching its key when that write has the same key, so an apply in between (which touches the item under
+/// no key of its own) keeps both.
 ///
 /// Directory times are coarse (a few ms), so another process's change made in the same tick as this view's own
 /// may go unseen until the next change. That only costs a coalescing: both writes stay queued and reach the
@@ -59,7 +62,9 @@ final class QueueView {
     /// The pending write `write` fully supersedes, if any: the last one with the same key, when no write of
     /// another kind touched that item after it.
     func superseded(by write: PendingWrite) -> String? {
-        guard let key = Coalescing.supersedeKey(write), let last = lastToucher[key], last.supersedable else { return nil }
+        guard let key = write.typedPayload.supersedeKey, let last = lastToucher[key], last.supersedable else {
+            return nil
+        }
         return last.id
     }
 
@@ -88,13 +93,11 @@ final class QueueView {
 
     private func index(_ write: PendingWrite, name: String) {
         nameById[write.id] = name
-        let key = Coalescing.supersedeKey(write)
-        for touched in Coalescing.touchedKeys(write) {
+        let payload = write.typedPayload
+        let key = payload.supersedeKey
+        for touched in payload.touchedKeys {
             lastToucher[touched] = (write.id, touched == key)
         }
-        if write.kind == .missedBillingApply {
-            let items = (write.payload["itemIds"]?.arrayValue ?? []).compactMap(\.stringValue)
-            for item in items where applies[item] == nil { applies[item] = write.id }
-        }
+        for item in payload.appliedItems where applies[item] == nil { applies[item] = write.id }
     }
 }

@@ -11,10 +11,7 @@ enum EnqueueCommand: Command {
            b1cache enqueue --batch FILE|- [--json] [--cache-dir DIR]
 
     Queues a write to send when the network returns. Only these kinds can be queued offline:
-      missed-billing.action       {"itemId", "action": "snooze"|"ignore"|"mark-reviewed", "snoozeUntil" (snooze only)}
-      missed-billing.apply        {"itemIds": [1 to 500 ids], "mapping": {"contractId", ...}}
-      generated-invoice.line-tax  {"invoiceId", "lineId", "taxCode", "taxRate" (0 to 100)}
-      contract.line-tax           {"contractId", "lineId", "taxCode", "taxRate" (0 to 100)}
+    \(kindLines)
     Everything else (OAuth connect, push to Xero/QBO, invoice runs, integration syncs, marketplace installs,
     session revoke) needs a connection.
 
@@ -35,6 +32,13 @@ enum EnqueueCommand: Command {
 
     Exit codes: 0 queued; 2 invalid input (nothing queued); 8 a target envelope is corrupt.
     """
+
+    /// One line per kind, each kind's payload as it describes it (`WriteKind.payloadHelp`).
+    private static var kindLines: String {
+        WriteKind.allCases.map { kind in
+            "  " + kind.rawValue.padding(toLength: 28, withPad: " ", startingAt: 0) + kind.payloadHelp
+        }.joined(separator: "\n")
+    }
 
     static func run(_ context: CommandContext) throws -> ExitCode {
         let arguments = context.arguments
