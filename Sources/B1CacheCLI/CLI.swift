@@ -46,7 +46,7 @@ public enum CLI {
     static let commands: [any Command.Type] = [
         InspectCommand.self, ShowCommand.self, QueueCommand.self, EnqueueCommand.self, DropCommand.self,
         FlushCommand.self, SyncCommand.self, RetryCommand.self, LogCommand.self, VerifyCommand.self, PathCommand.self,
-        SignOutCommand.self, StatusCommand.self, BackupCommand.self, RestoreCommand.self,
+        SignOutCommand.self, StatusCommand.self, BackupCommand.self, RestoreCommand.self, WatchCommand.self,
     ]
 
     /// Runs one invocation. `arguments` excludes the program name.

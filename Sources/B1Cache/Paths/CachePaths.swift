@@ -41,6 +41,8 @@ public struct CachePaths: Sendable, Equatable {
     public var quarantine: URL { root.appendingPathComponent("quarantine", isDirectory: true) }
     public var lock: URL { root.appendingPathComponent("flush.lock", isDirectory: true) }
     public var lockOwner: URL { lock.appendingPathComponent("owner.json", isDirectory: false) }
+    /// The running (or last) watcher's state (`b1cache watch`), for `status`.
+    public var watchState: URL { root.appendingPathComponent("watch.json", isDirectory: false) }
 
     public func envelope(for collection: CollectionName) -> URL {
         collections.appendingPathComponent("\(collection.rawValue).json", isDirectory: false)
