@@ -46,8 +46,8 @@ public enum CLI {
     static let commands: [any Command.Type] = [
         InspectCommand.self, ShowCommand.self, QueueCommand.self, EnqueueCommand.self, DropCommand.self,
         FlushCommand.self, SyncCommand.self, RetryCommand.self, LogCommand.self, VerifyCommand.self, PathCommand.self,
-        SignOutCommand.self, StatusCommand.self, BackupCommand.self, RestoreCommand.self, CompletionsCommand.self,
-        ManCommand.self,
+        SignOutCommand.self, StatusCommand.self, BackupCommand.self, RestoreCommand.self, WatchCommand.self,
+        CompletionsCommand.self, ManCommand.self,
     ]
 
     /// Runs one invocation. `arguments` excludes the program name.

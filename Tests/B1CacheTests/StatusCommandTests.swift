@@ -54,7 +54,7 @@ import Testing
         let json = try statusJSON()
         let keys = Set(json.objectValue?.members.map(\.key) ?? [])
         #expect(keys == ["root", "exists", "server", "online", "offlineReason", "pending", "failed", "oldestPendingAt",
-                         "lastSyncAllAt", "stale", "lock", "restoreInterrupted", "problem"])
+                         "lastSyncAllAt", "stale", "lock", "restoreInterrupted", "problem", "watcher"])
         #expect(json["root"]?.stringValue == cache.path)
         #expect(json["exists"] == .bool(true))
         #expect(json["server"] == .null && json["online"] == .null)

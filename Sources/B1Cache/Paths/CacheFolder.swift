@@ -4,9 +4,9 @@ import Foundation
 /// replaces or repairs a folder applies before it touches anything.
 ///
 /// A folder is a cache when every entry in it is one b1cache makes (`manifest.json`, `collections/`, `queue/`,
-/// `failed/`, `history.jsonl`, `quarantine/`, `flush.lock/`, and its own hidden temp files). With `--cache-dir ~`
-/// or a mistyped `B1CACHE_DIR` the root is a home or project folder: its entries are not ours, so sign-out,
-/// restore and `verify --repair` refuse it instead of deleting, replacing or re-moding what is in it.
+/// `failed/`, `history.jsonl`, `quarantine/`, `flush.lock/`, `watch.json`, and its own hidden temp files). With
+/// `--cache-dir ~` or a mistyped `B1CACHE_DIR` the root is a home or project folder: its entries are not ours, so
+/// sign-out, restore and `verify --repair` refuse it instead of deleting, replacing or re-moding what is in it.
 public enum CacheFolder: Equatable, Sendable {
     /// Nothing at the path.
     case missing
@@ -20,7 +20,7 @@ public enum CacheFolder: Equatable, Sendable {
     /// The names b1cache makes at the top of a root (and Finder's `.DS_Store`, which is not the user's data).
     static func isOwnEntry(_ name: String, of paths: CachePaths) -> Bool {
         let own = [paths.manifest, paths.collections, paths.queue, paths.failed, paths.history, paths.quarantine,
-                   paths.lock].map(\.lastPathComponent)
+                   paths.lock, paths.watchState].map(\.lastPathComponent)
         return own.contains(name) || DurableFile.isTempName(name) || name == ".DS_Store"
     }
 

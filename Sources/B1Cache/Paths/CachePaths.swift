@@ -51,6 +51,8 @@ public struct CachePaths: Sendable, Equatable {
     public var lock: URL { root.appendingPathComponent("flush.lock", isDirectory: true) }
     /// `flush.lock/owner.json`.
     public var lockOwner: URL { lock.appendingPathComponent("owner.json", isDirectory: false) }
+    /// The running (or last) watcher's state (`b1cache watch`), for `status`.
+    public var watchState: URL { root.appendingPathComponent("watch.json", isDirectory: false) }
 
     /// `collections/<name>.json`.
     public func envelope(for collection: CollectionName) -> URL {

@@ -253,6 +253,15 @@ public enum System {
         signal(SIGPIPE, SIG_IGN)
     }
 
+    /// The signals a long-running command (`watch`) stops on. Their default action is turned off so that a
+    /// `DispatchSource` signal source receives them instead (it sees a signal only when its action is ignore).
+    public static let stopSignals: [Int32] = [SIGINT, SIGTERM]
+
+    /// Ignores `signals` (their default action would end the process at once, without releasing anything).
+    public static func ignoreSignals(_ signals: [Int32]) {
+        for number in signals { signal(number, SIG_IGN) }
+    }
+
     static func currentUmask() -> mode_t {
         let old = umask(0o022)
         umask(old)

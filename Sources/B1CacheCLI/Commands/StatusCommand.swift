@@ -25,7 +25,7 @@ enum StatusCommand: Command {
     Options:
       --json                 one JSON object: root, exists, server, online (null without a server), offlineReason,
                              pending, failed, oldestPendingAt, lastSyncAllAt, stale (names), lock {held, command,
-                             stale}, restoreInterrupted, problem
+                             stale}, restoreInterrupted, problem, watcher {running, pid, online, …}
       --server URL           the server to probe (default: $B1_SERVER_URL)
       --timeout DURATION     how long to wait for the server (default 2s; e.g. 500ms is written 0.5s)
       --ca-file FILE         trust the CAs in this PEM file instead of the system's (default: $B1_CA_FILE, else
@@ -52,17 +52,18 @@ enum StatusCommand: Command {
         let server = try ServerOptions.serverURL(context)
         let caFile = try ServerOptions.caFile(context)
         let status = try context.cache().status(now: now, staleAfter: staleAfter)
+        let watcher = try context.cache().watcherState()
         var failure: (any Error)?
         if let server { failure = await probe(server, timeout: timeout, caFile: caFile) }
         let offlineReason = failure.map { "\($0)" }
         let online: Bool? = server == nil ? nil : offlineReason == nil
         if context.json {
-            context.terminal.line(JSONWriter.compactString(json(status, server: server, online: online,
-                                                                offlineReason: offlineReason)))
+            let object = json(status, server: server, online: online, offlineReason: offlineReason)
+            context.terminal.line(JSONWriter.compactString(StatusWatch.adding(watcher, to: object)))
         } else {
             let setupProblem = (failure as? TransportError)?.isSetupProblem ?? false
             context.terminal.line(line(status, online: online, setupProblem: setupProblem, now: now,
-                                       terminal: context.terminal))
+                                       terminal: context.terminal) + StatusWatch.part(watcher, now: now))
         }
         if let failure = failure as? TransportError, failure.isSetupProblem {
             // Not "offline": waiting does not fix a certificate the client does not trust or a wrong URL.
