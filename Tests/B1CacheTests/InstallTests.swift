@@ -17,7 +17,8 @@ import Testing
 
     var installed: [String] {
         ["bin/b1cache", "share/man/man1/b1cache.1", "share/bash-completion/completions/b1cache",
-         "share/zsh/site-functions/_b1cache", "share/fish/vendor_completions.d/b1cache.fish"]
+         "share/zsh/site-functions/_b1cache", "share/fish/vendor_completions.d/b1cache.fish",
+         "lib/systemd/user/b1cache-watch.service"]
     }
 
     @Test func installIsSelfContainedAndUninstallRemovesExactlyWhatItInstalled() throws {
@@ -28,6 +29,9 @@ import Testing
         for file in installed {
             #expect(FileManager.default.fileExists(atPath: prefix.appendingPathComponent(file).path), "\(file)")
         }
+        let unit = try String(contentsOf: prefix.appendingPathComponent("lib/systemd/user/b1cache-watch.service"),
+                              encoding: .utf8)
+        #expect(unit.contains("ExecStart=/usr/local/bin/b1cache watch --token-file %h/.config/billingone/token"))
         let binary = prefix.appendingPathComponent("bin/b1cache")
         #if os(Linux)
         let libraries = try CommandRunner.run(URL(fileURLWithPath: "/usr/bin/ldd"), [binary.path])

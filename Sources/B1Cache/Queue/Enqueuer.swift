@@ -2,7 +2,9 @@ import Foundation
 
 /// One write to queue: a kind's name and its payload, as a user or a script gave them.
 public struct WriteRequest: Sendable {
+    /// The kind's name, as typed (checked by enqueue).
     public var kind: String
+    /// The payload, as given (kept byte for byte in the write file).
     public var payload: JSONValue
     /// Kept when re-queueing an exported write, so the server still recognizes it (idempotency key).
     public var id: String?
@@ -13,6 +15,7 @@ public struct WriteRequest: Sendable {
     /// The line of the `--batch` input it came from (blank lines counted), so a refusal names that line.
     public var line: Int?
 
+    /// A write to queue; `id`, `account` and `line` come from an export or a `--batch` line.
     public init(kind: String, payload: JSONValue, id: String? = nil, account: Account? = nil, line: Int? = nil) {
         self.kind = kind
         self.payload = payload
@@ -24,7 +27,9 @@ public struct WriteRequest: Sendable {
 
 /// A write that was queued, and the pending writes it replaced.
 public struct EnqueueResult: Sendable, Equatable {
+    /// The write as queued.
     public var write: PendingWrite
+    /// Its file in `queue/`.
     public var fileName: String
     /// Ids of older pending writes this one fully supersedes; their files are gone.
     public var replaced: [String]
@@ -35,6 +40,7 @@ public struct EnqueueResult: Sendable, Equatable {
 /// Keeps what it learned (target envelopes, the pending writes in a `QueueView`) for its lifetime, so one
 /// `Enqueuer` serving many writes reads each collection and each queue file once.
 public final class Enqueuer {
+    /// The cache written to.
     public let paths: CachePaths
     private let checker: TargetChecker
     private let queue: WriteQueue
@@ -47,6 +53,7 @@ public final class Enqueuer {
         do { return try CacheStore(paths: paths).manifest().account } catch { return nil }
     }()
 
+    /// An enqueuer of the cache at `paths` (it reads nothing until the first enqueue).
     public init(paths: CachePaths) {
         self.paths = paths
         self.checker = TargetChecker(store: CacheStore(paths: paths))

@@ -8,14 +8,19 @@ import Foundation
 /// are, so they cannot be imported into another account's cache, and how many there are, so a truncated copy is
 /// refused instead of half imported. A batch a person writes has no header: lines of `{"kind","payload"}`.
 public struct PendingExport: Sendable {
+    /// The header's `format`.
     public static let format = "b1cache.export"
+    /// The export schema this version writes and reads.
     public static let schemaVersion = 1
 
     /// The account of the cache the writes were exported from; nil when it was not known.
     public var account: Account?
+    /// The writes, pending first then failed, each stamped with its account.
     public var writes: [PendingWrite]
+    /// When the export was written.
     public var exportedAt: Date
 
+    /// An export of `writes` of the cache of `account`.
     public init(account: Account?, writes: [PendingWrite], exportedAt: Date = Date()) {
         self.account = account
         self.exportedAt = exportedAt
@@ -27,6 +32,7 @@ public struct PendingExport: Sendable {
         }
     }
 
+    /// The file's bytes: the header line, then one compact write per line.
     public func encoded() -> Data {
         var header: JSONObject = [
             "format": .string(Self.format), "schemaVersion": .integer(Self.schemaVersion),

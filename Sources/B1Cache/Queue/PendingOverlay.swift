@@ -11,6 +11,7 @@ import Foundation
 /// (an action or apply on an applied item, a tax edit of a line that is not a draft) changes nothing, though it is
 /// still marked pending.
 public enum PendingOverlay {
+    /// The member that lists, on an overlaid item, the ids of the pending writes that touched it.
     public static let marker = "_pending"
 
     /// The items of `collection` with the effects of `writes` (in queue order) applied.

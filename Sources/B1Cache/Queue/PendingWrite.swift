@@ -2,20 +2,30 @@ import Foundation
 
 /// A queued write as stored in `queue/<name>.json` or `failed/<name>.json` (SPEC §5).
 public struct PendingWrite: Sendable, Equatable {
+    /// The `format` every write file carries.
     public static let format = "b1cache.write"
+    /// The schema this version writes and reads (FORMATS.md §6).
     public static let schemaVersion = 1
     /// A write file is small; anything larger is not one of ours (`WriteLimits`).
     public static let maximumFileSize = WriteLimits.file
     /// How many times one write can be retried (each retry is a new id, listed in `retryOf`).
     public static let maximumRetries = 99
 
+    /// The write's id: its idempotency key, and the last part of its file name.
     public var id: String
+    /// What the write does.
     public var kind: WriteKind
+    /// The payload as given at enqueue (numbers and unknown fields kept).
     public var payload: JSONObject
+    /// When it was queued (its file name's time, to the millisecond).
     public var createdAt: Date
+    /// How many times flush sent it.
     public var attempts: Int
+    /// When flush last sent it.
     public var lastAttemptAt: Date?
+    /// What the last attempt got, as a sentence.
     public var lastError: String?
+    /// The earliest time of the next attempt (backoff); nil for no wait.
     public var nextAttemptAt: Date?
     /// The account of the cache the write was queued in, when it was known (optional member `account`): a write
     /// is never sent under another account's session, even after it travelled in an export or the manifest that
@@ -27,6 +37,7 @@ public struct PendingWrite: Sendable, Equatable {
     /// Members this version does not know, written back unchanged.
     public var otherMembers = JSONObject()
 
+    /// A write (a fresh UUID id by default).
     public init(id: String = UUID().uuidString.lowercased(), kind: WriteKind, payload: JSONObject,
                 createdAt: Date = Date(), attempts: Int = 0, lastAttemptAt: Date? = nil, lastError: String? = nil,
                 nextAttemptAt: Date? = nil) {
@@ -40,6 +51,8 @@ public struct PendingWrite: Sendable, Equatable {
         self.nextAttemptAt = nextAttemptAt
     }
 
+    /// Parses a write file's bytes, keeping members this version does not know.
+    /// - Throws: `StoreError.corrupt`, `.newerSchema` or `.unsupportedSchema` naming `path`.
     public static func decode(_ data: Data, path: String) throws -> PendingWrite {
         let value: JSONValue
         do { value = try JSONParser.parse(data) } catch {
@@ -95,5 +108,6 @@ public struct PendingWrite: Sendable, Equatable {
         return .object(object)
     }
 
+    /// The file's bytes: pretty-printed, sorted keys, a final newline.
     public func encoded() -> Data { JSONWriter.prettyData(json) }
 }

@@ -28,6 +28,7 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Writes of one account offered to a cache of another (an export imported into the wrong cache).
     case otherAccount(cache: Account, writes: Account)
 
+    /// The sentence for the CLI's `b1cache: error:` line.
     public var description: String {
         switch self {
         case .needsConnection(let kind):
@@ -56,6 +57,7 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What to do next.
     public var hint: String {
         switch self {
         case .needsConnection:

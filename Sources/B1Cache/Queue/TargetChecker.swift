@@ -10,6 +10,7 @@ public final class TargetChecker {
     private let store: CacheStore
     private var loaded: [CollectionName: [String: JSONValue]?] = [:]
 
+    /// A checker reading the envelopes of `store` (each collection once).
     public init(store: CacheStore) { self.store = store }
 
     /// Checks a payload that passed `PayloadValidator.check` against the cache: the missed-billing items, invoice,

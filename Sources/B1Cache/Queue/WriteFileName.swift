@@ -8,21 +8,27 @@ import Foundation
 public struct WriteFileName: Sendable, Equatable, Comparable {
     /// Creation time in whole microseconds since 1970 (an integer, so ordering never suffers float rounding).
     public var microseconds: Int64
+    /// The writing process's sequence number within one microsecond.
     public var sequence: Int
+    /// The write's id.
     public var id: String
 
+    /// A name from its parts.
     public init(microseconds: Int64, sequence: Int, id: String) {
         self.microseconds = microseconds
         self.sequence = sequence
         self.id = id
     }
 
+    /// A name for a write queued at `createdAt` (rounded to the microsecond).
     public init(createdAt: Date, sequence: Int, id: String) {
         self.init(microseconds: Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded()), sequence: sequence, id: id)
     }
 
+    /// The time in the name.
     public var createdAt: Date { Date(timeIntervalSince1970: TimeInterval(microseconds) / 1_000_000) }
 
+    /// `20261122T092011.123456Z-000001-<id>.json`.
     public var fileName: String {
         // Floor division, so a time before 1970 still gets a fraction in 0..<1_000_000 (never a negative one).
         let (quotient, remainder) = microseconds.quotientAndRemainder(dividingBy: 1_000_000)
@@ -65,6 +71,7 @@ public struct WriteFileName: Sendable, Equatable, Comparable {
         guard self.fileName == fileName else { return nil }
     }
 
+    /// Flush order: the order of the file names.
     public static func < (lhs: WriteFileName, rhs: WriteFileName) -> Bool { lhs.fileName < rhs.fileName }
 
     private static let utc: Calendar = {

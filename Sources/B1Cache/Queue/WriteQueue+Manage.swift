@@ -8,9 +8,13 @@ extension WriteQueue {
 
     /// A readable write file, or the reason it could not be read.
     public struct Listed: Sendable {
+        /// The file.
         public var entry: QueueEntry
+        /// `queue/` or `failed/`.
         public var place: Place
+        /// The write, when the file could be read.
         public var write: PendingWrite?
+        /// Why it could not be read.
         public var problem: StoreError?
     }
 

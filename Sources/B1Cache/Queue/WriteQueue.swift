@@ -2,16 +2,20 @@ import Foundation
 
 /// A write file found in `queue/` or `failed/`.
 public struct QueueEntry: Sendable, Equatable {
+    /// The file's path.
     public var url: URL
     /// Nil when the name is not one b1cache makes.
     public var name: WriteFileName?
+    /// The file's name.
     public var fileName: String { url.lastPathComponent }
 }
 
 /// The pending writes (`queue/`) and dead letters (`failed/`) of a cache.
 public struct WriteQueue: Sendable {
+    /// The cache whose queue this is.
     public let paths: CachePaths
 
+    /// The queue of the cache at `paths`.
     public init(paths: CachePaths) { self.paths = paths }
 
     /// Pending write files in flush order (file-name order). Reads the directory only.

@@ -10,14 +10,20 @@ import Darwin
 
 /// A failed system call, with the path it concerned and the reason the system gave.
 public struct SystemCallError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The call that failed (`open`, `rename`, …).
     public var operation: String
+    /// The path it was about.
     public var path: String
+    /// The errno value.
     public var code: Int32
 
+    /// The errno's sentence (`No space left on device`).
     public var reason: String { String(cString: strerror(code)) }
     /// True when the failure means the disk (or quota) is full.
     public var isNoSpace: Bool { code == ENOSPC || code == EDQUOT }
+    /// The path does not exist.
     public var isNotFound: Bool { code == ENOENT }
+    /// Permission denied, or a read-only filesystem.
     public var isPermissionDenied: Bool { code == EACCES || code == EPERM || code == EROFS }
     /// True when `readFile` found a symbolic link where the file should be (it never follows one).
     public var isSymbolicLink: Bool { code == ELOOP }
@@ -25,6 +31,7 @@ public struct SystemCallError: Error, Equatable, Sendable, CustomStringConvertib
     public var isNotARegularFile: Bool { code == EISDIR }
     /// True when `readFile` refused a file larger than its limit.
     public var isTooLarge: Bool { code == EFBIG }
+    /// `rename /path: reason`.
     public var description: String { "\(operation) \(path): \(reason)" }
 }
 
@@ -200,6 +207,7 @@ public enum System {
     }
 
     static var userID: UInt32 { UInt32(getuid()) }
+    /// This process's id.
     public static var processID: Int32 { getpid() }
 
     /// True when a process with this pid exists (EPERM means it exists but belongs to someone else).
@@ -208,6 +216,7 @@ public enum System {
         return kill(pid, 0) == 0 || errno == EPERM
     }
 
+    /// Whether the descriptor is a terminal.
     public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
     /// The first of `names` that the dynamic loader can open (one already loaded is shared, not loaded again), or

@@ -19,8 +19,10 @@ public enum HTTPStreamPart: Sendable, Equatable {
 /// It has no overall timeout and no silence timeout of its own: how long a feed may stay silent is the caller's
 /// rule (twice the heartbeat), so only connecting is bounded by `timeout`.
 public struct StreamTransport: Sendable {
+    /// Opens a request and streams its answer.
     public var open: @Sendable (HTTPRequest) -> AsyncThrowingStream<HTTPStreamPart, any Error>
 
+    /// A stream transport from a closure (tests; `live` for a real server).
     public init(open: @escaping @Sendable (HTTPRequest) -> AsyncThrowingStream<HTTPStreamPart, any Error>) {
         self.open = open
     }

@@ -9,6 +9,7 @@ public struct ServerSentEvent: Sendable, Equatable {
     /// The last event id seen so far in the stream (an `id:` field of this or an earlier event), if any.
     public var id: String?
 
+    /// An event as the parser delivers it.
     public init(type: String = "message", data: String, id: String? = nil) {
         self.type = type
         self.data = data
@@ -25,6 +26,7 @@ public struct ServerSentEvent: Sendable, Equatable {
 /// ignored; `retry` and unknown fields are ignored. A leading byte-order mark is skipped. A line longer than
 /// `maximumLineBytes` is dropped whole (a hostile server cannot make the parser hold more than that).
 public struct ServerSentEventParser: Sendable {
+    /// The longest line accepted (1 MiB); a longer one ends the stream as broken.
     public static let maximumLineBytes = 1 << 20
 
     private var line: [UInt8] = []
@@ -36,6 +38,7 @@ public struct ServerSentEventParser: Sendable {
     /// The id to resume from (`Last-Event-ID`).
     public private(set) var lastEventId: String?
 
+    /// A parser at the start of a stream.
     public init() {}
 
     /// Parses `bytes` and returns the events they complete, in order.
@@ -103,9 +106,12 @@ public struct ServerSentEventParser: Sendable {
 
 /// A poke of the change feed (docs/PROTOCOL.md, `GET /v1/events`): `collection` changed, up to `cursor`.
 public struct ChangePoke: Sendable, Equatable {
+    /// The collection that changed.
     public var collection: CollectionName
+    /// The server's cursor after the change, when it sent one.
     public var cursor: String?
 
+    /// A poke.
     public init(collection: CollectionName, cursor: String?) {
         self.collection = collection
         self.cursor = cursor

@@ -12,12 +12,18 @@ import Foundation
 /// SIGKILL leaves `state: "running"`, so a reader judges it as the lock's owner is judged: the process named by
 /// pid and start time (on this host and boot) must still run (`isRunning`).
 public struct WatchState: Sendable, Equatable {
+    /// The schema of `watch.json` this version writes and reads.
     public static let schemaVersion = 1
 
+    /// The watcher's process id.
     public var pid: Int32
+    /// Its start time (with the pid, it names one process even after pid reuse).
     public var processStartTime: String?
+    /// The boot it runs in.
     public var bootId: String?
+    /// The host it runs on.
     public var host: String
+    /// When it started.
     public var startedAt: Date
     /// "running" or "stopped" (as the watcher last wrote it; see `isRunning`).
     public var state: String
@@ -33,6 +39,7 @@ public struct WatchState: Sendable, Equatable {
     public var lastFlushAt: Date?
     /// When the watcher last handled an event: a flush, a pull, a change of connection.
     public var lastEventAt: Date?
+    /// When it stopped; nil while it runs.
     public var stoppedAt: Date?
 
     /// The state of this process, just started.

@@ -11,10 +11,13 @@ public enum WatchToken: Sendable, Equatable {
 
 /// How a watcher behaves.
 public struct WatchOptions: Sendable {
+    /// The server watched.
     public var server: URL
+    /// Where the token comes from (re-read from its file after a 401).
     public var token: WatchToken
     /// The longest silence of one request (as `--timeout` of flush and sync).
     public var timeout: TimeInterval = 30
+    /// A CA file to trust instead of the system's.
     public var caFile: String?
     /// The longest wait between two probes of an unreachable server, and between two reconnections of the feed.
     public var maximumBackoff: TimeInterval = 60
@@ -23,6 +26,7 @@ public struct WatchOptions: Sendable {
     /// How often `queue/` and the token file are looked at (a stat each; see `WatchLoop.queueStamp`).
     public var checkInterval: TimeInterval = 1
 
+    /// Options with the defaults (backoff cap 60 s, poll every 15 min without a feed).
     public init(server: URL, token: WatchToken) {
         self.server = server
         self.token = token
@@ -66,6 +70,7 @@ public enum WatchError: Error, Sendable, CustomStringConvertible {
     /// went with it): the watcher stops rather than fill a new folder with the account's data again.
     case cacheRemoved(path: String)
 
+    /// The sentence for the CLI's `b1cache: error:` line.
     public var description: String {
         switch self {
         case .alreadyRunning(let state): "another watcher is running on this cache (\(state.summary))"
@@ -74,6 +79,7 @@ public enum WatchError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What to do next.
     public var hint: String {
         switch self {
         case .alreadyRunning(let state):
@@ -99,7 +105,9 @@ public enum WatchError: Error, Sendable, CustomStringConvertible {
 /// watcher.stop()      // returns at once; `run` returns within about a second, the lock released
 /// ```
 public final class Watcher: Sendable {
+    /// The cache kept in step.
     public let cache: Cache
+    /// The server, token and timings.
     public let options: WatchOptions
 
     private struct Control {
@@ -109,6 +117,7 @@ public final class Watcher: Sendable {
 
     private let control = Mutex(Control())
 
+    /// A watcher of `cache`; `run()` starts it.
     public init(cache: Cache, options: WatchOptions) {
         self.cache = cache
         self.options = options
