@@ -89,12 +89,13 @@ public struct CacheStore: Sendable {
         var written: [Envelope] = []
         for var envelope in envelopes {
             envelope.revision += 1
-            let data = envelope.encoded()
             let url = paths.envelope(for: envelope.collection)
-            do { try DurableFile.write(data, to: url) } catch { throw StoreError.from(error, writing: url) }
+            // Streamed into the temp file: the encoded bytes never sit beside the items in memory.
+            let bytes: Int
+            do { bytes = try envelope.write(to: url) } catch { throw StoreError.from(error, writing: url) }
             var state = CollectionState(
                 syncedAt: envelope.syncedAt, revision: envelope.revision, count: envelope.items.count,
-                bytes: data.count, cursor: envelope.cursor)
+                bytes: bytes, cursor: envelope.cursor)
             // A new revision starts unconfirmed: the envelope now carries its own syncedAt and cursor.
             state.otherMembers = manifest.collections[envelope.collection]?.otherMembers ?? JSONObject()
             manifest.collections[envelope.collection] = state
