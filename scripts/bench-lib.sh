@@ -1,8 +1,8 @@
 # Helpers shared by the `make bench` scripts (bench.sh and its parts); sourced, not run.
 # Expects to run from the repository root with `set -euo pipefail`.
 
-B1CACHE=.build/release/b1cache
-B1BENCH=.build/release/b1bench
+B1CACHE=${BENCH_BIN_DIR:-.build/release}/b1cache
+B1BENCH=${BENCH_BIN_DIR:-.build/release}/b1bench
 DATA=bench-data
 
 # timer RUNS OUT COMMAND…: "BEST MEDIAN", the seconds COMMAND (stdout to OUT) took over RUNS runs.

@@ -7,11 +7,14 @@
 #   full sync           b1cache sync invoices into an empty root: every page, merged, the envelope written once
 #   incremental sync    after /admin/mutate changed 100 invoices and deleted 10: only those pages, merged into the
 #                       cached 100,000 and the envelope written once
+#   no-change sync      the same sync again with nothing new on the server: the envelope must stay as it was
+#   floor               b1bench load-rewrite of the envelope: one load and one durable rewrite, in-process
 #   peer: plain client  python3 http.client fetching the same pages and keeping the items in a list (no file)
 #   peer: jq            jq reading the envelope sync wrote ('.items | length'), and python3's json.load of it
 #   inspect             b1cache inspect on that cache, beside jq . manifest.json (median of BENCH_RUNS)
 #
 #   BENCH_SYNC_SIZE=100000   invoices      BENCH_RUNS=20   runs per inspect median
+#   BENCH_SYNC_ROUNDS=3      rounds of all the sync measures, taking turns; each figure is the median
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,26 +40,6 @@ export B1_TOKEN=b1-dev-token
 root=$scratch/cache
 envelope=$root/collections/invoices.json
 
-note "full sync"
-read -r full_s full_mb < <(measure /dev/null "$B1CACHE" sync invoices --no-flush --cache-dir "$root")
-count=$(jq '.collections.invoices.count' "$root/manifest.json")
-[[ $count == "$SIZE" ]] || { note "the full sync cached $count invoices, not $SIZE"; exit 1; }
-bytes=$(stat -c %s "$envelope")
-
-note "incremental sync after 100 changes and 10 deletions"
-python3 - "$url" "$envelope" <<'PY'
-import json, sys, urllib.request
-url, envelope = sys.argv[1], sys.argv[2]
-ids = [item["id"] for item in json.load(open(envelope))["items"]]
-body = {"collection": "invoices", "patch": [{"id": i, "set": {"status": "PAID", "amountDue": 0}} for i in ids[1000:1100]],
-        "delete": ids[5000:5010]}
-urllib.request.urlopen(urllib.request.Request(url + "/admin/mutate", data=json.dumps(body).encode(), method="POST")).read()
-PY
-read -r incremental_s incremental_mb < <(measure "$scratch/incremental.json" "$B1CACHE" sync invoices --no-flush --json --cache-dir "$root")
-received=$(jq '.collections[0].received' "$scratch/incremental.json")
-removed=$(jq '.collections[0].removed' "$scratch/incremental.json")
-[[ $received == 100 && $removed == 10 ]] || { note "the incremental sync received $received and removed $removed"; exit 1; }
-
 PLAIN=$(cat <<'PY'
 import http.client, json, sys, urllib.parse
 url = urllib.parse.urlsplit(sys.argv[1])
@@ -73,28 +56,75 @@ while True:
 print(len(items))
 PY
 )
-note "peers"
-read -r plain_s plain_mb < <(measure "$scratch/plain.txt" python3 -c "$PLAIN" "$url")
-read -r jq_s jq_mb < <(measure /dev/null jq '.items | length' "$envelope")
-read -r py_s py_mb < <(measure /dev/null python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["items"]))' "$envelope")
+ROUNDS=${BENCH_SYNC_ROUNDS:-3}
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_SYNC_ROUNDS holds '$ROUNDS', not a count" >&2; exit 2; }
+# median VALUES…: the median of the numbers given.
+median() { python3 -c 'import statistics, sys; print("%.3f" % statistics.median(float(v) for v in sys.argv[1:]))' "$@"; }
+stamp() { stat -c '%i %Y %s' "$1"; }
+declare -a full_s full_mb inc_s inc_mb none_s none_mb floor_s plain_s plain_mb jq_s jq_mb py_s py_mb
+for round in $(seq "$ROUNDS"); do
+    note "round $round of $ROUNDS: full sync"
+    rm -rf "$root"
+    read -r s m < <(measure /dev/null "$B1CACHE" sync invoices --no-flush --cache-dir "$root"); full_s+=("$s"); full_mb+=("$m")
+    count=$(jq '.collections.invoices.count' "$root/manifest.json")
+    expected=$((SIZE - 10 * (round - 1)))  # each earlier round deleted 10
+    [[ $count == "$expected" ]] || { note "the full sync cached $count invoices, not $expected"; exit 1; }
+    bytes=$(stat -c %s "$envelope")
+
+    note "round $round: incremental sync after 100 changes and 10 deletions"
+    python3 - "$url" "$envelope" "$round" <<'PY'
+import json, sys, urllib.request
+url, envelope, round = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ids = [item["id"] for item in json.load(open(envelope))["items"]]
+body = {"collection": "invoices",
+        "patch": [{"id": i, "set": {"status": "PAID", "amountDue": round}} for i in ids[1000:1100]],
+        "delete": ids[5000:5010]}
+urllib.request.urlopen(urllib.request.Request(url + "/admin/mutate", data=json.dumps(body).encode(), method="POST")).read()
+PY
+    read -r s m < <(measure "$scratch/incremental.json" "$B1CACHE" sync invoices --no-flush --json --cache-dir "$root")
+    inc_s+=("$s"); inc_mb+=("$m")
+    received=$(jq '.collections[0].received' "$scratch/incremental.json")
+    removed=$(jq '.collections[0].removed' "$scratch/incremental.json")
+    [[ $received == 100 && $removed == 10 ]] || { note "the incremental sync received $received and removed $removed"; exit 1; }
+
+    note "round $round: sync with no change"
+    before=$(stamp "$envelope")
+    read -r s m < <(measure /dev/null "$B1CACHE" sync invoices --no-flush --cache-dir "$root"); none_s+=("$s"); none_mb+=("$m")
+    [[ $(stamp "$envelope") == "$before" ]] || { note "the no-change sync rewrote the envelope"; exit 1; }
+
+    note "round $round: floor and peers"
+    line=$("$B1BENCH" load-rewrite "$envelope" --repeat 1)
+    floor_s+=("$(awk -v a="$(field load_s "$line")" -v b="$(field rewrite_s "$line")" 'BEGIN { printf "%.3f", a + b }')")
+    read -r s m < <(measure "$scratch/plain.txt" python3 -c "$PLAIN" "$url"); plain_s+=("$s"); plain_mb+=("$m")
+    read -r s m < <(measure /dev/null jq '.items | length' "$envelope"); jq_s+=("$s"); jq_mb+=("$m")
+    read -r s m < <(measure /dev/null python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["items"]))' "$envelope")
+    py_s+=("$s"); py_mb+=("$m")
+done
+version=$(milliseconds "$RUNS" "$B1CACHE" --version)
 inspect=$(milliseconds "$RUNS" "$B1CACHE" inspect --cache-dir "$root")
 jq_manifest=$(milliseconds "$RUNS" jq . "$root/manifest.json")
-
+# times of a list: "MEDIAN s (LOW–HIGH)"
+spread() { python3 -c 'import statistics, sys; v = [float(x) for x in sys.argv[1:]]; print("%.3f s (%.3f–%.3f)" % (statistics.median(v), min(v), max(v)))' "$@"; }
+# peak of a list and its ratio to the envelope: "MEDIAN MB (R× file)"
+peak() { python3 -c 'import statistics, sys; b = float(sys.argv[1]); m = statistics.median(float(x) for x in sys.argv[2:]); print("%.1f MB (%.2f× file)" % (m, m * 1e6 / b))' "$bytes" "$@"; }
 mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
 rows=()
 rows+=("measure	time	peak memory	what")
-rows+=("b1cache sync, full	${full_s} s	${full_mb} MB	$(whole "$SIZE") invoices in pages of 1,000, envelope of $mb MB written once")
-rows+=("b1cache sync, incremental	${incremental_s} s	${incremental_mb} MB	100 changed, 10 deleted, merged into the cached $(whole "$SIZE"), written once")
-rows+=("peer: python3 http.client	${plain_s} s	${plain_mb} MB	the same pages fetched into a list, nothing written")
-rows+=("peer: jq '.items | length'	${jq_s} s	${jq_mb} MB	reading the envelope sync wrote")
-rows+=("peer: python3 json.load	${py_s} s	${py_mb} MB	the same")
+rows+=("b1cache sync, full	$(spread "${full_s[@]}")	$(peak "${full_mb[@]}")	$(whole "$SIZE") invoices in pages of 1,000, envelope of $mb MB written once")
+rows+=("b1cache sync, incremental	$(spread "${inc_s[@]}")	$(peak "${inc_mb[@]}")	100 changed, 10 deleted, merged into the cached $(whole "$SIZE"), written once")
+rows+=("b1cache sync, no change	$(spread "${none_s[@]}")	$(peak "${none_mb[@]}")	nothing new: the envelope left as it was (inode, mtime, size checked), the manifest written")
+rows+=("floor: load + durable rewrite	$(spread "${floor_s[@]}")	-	b1bench load-rewrite of that envelope (in-process)")
+rows+=("b1cache --version	${version}	-	median of $RUNS: process start")
+rows+=("peer: python3 http.client	$(spread "${plain_s[@]}")	$(peak "${plain_mb[@]}")	the same pages fetched into a list, nothing written")
+rows+=("peer: jq '.items | length'	$(spread "${jq_s[@]}")	$(peak "${jq_mb[@]}")	reading the envelope sync wrote")
+rows+=("peer: python3 json.load	$(spread "${py_s[@]}")	$(peak "${py_mb[@]}")	the same")
 rows+=("b1cache inspect	${inspect}	-	median of $RUNS, the manifest only")
 rows+=("peer: jq . manifest.json	${jq_manifest}	-	median of $RUNS")
 echo
-echo "Sync of $(whole "$SIZE") invoices ($mb MB envelope) from the reference server on $(machine_line)"
+echo "Sync of $(whole "$SIZE") invoices ($mb MB envelope) from the reference server on $(machine_line); medians of $ROUNDS rounds"
 printf '%s\n' "${rows[@]}" | ALIGN_LEFT_LAST=1 print_table
 {
-    echo "Sync of $(whole "$SIZE") invoices ($mb MB envelope) from the reference server, $(machine_line); \`BENCH_PARTS=sync make bench\`."
+    echo "Sync of $(whole "$SIZE") invoices ($mb MB envelope) from the reference server, $(machine_line); medians of $ROUNDS rounds (range in brackets); \`BENCH_PARTS=sync make bench\`."
     echo
     {
         printf '%s\n' "${rows[0]}"

@@ -26,12 +26,32 @@ public struct CacheStore: Sendable {
         return try Manifest.decode(data, path: paths.manifest.path)
     }
 
-    /// The envelope of a collection, or nil when it was never synced.
+    /// The envelope of a collection, or nil when it was never synced, with the manifest's confirmation folded in:
+    /// when the manifest entry describes this very revision and a later pull confirmed it current (`confirmedAt`,
+    /// `confirmedCursor`), `syncedAt` and `cursor` are that pull's, so the next rewrite of the file carries them.
     /// - Important: reads and parses the whole file (tens of MB for a large collection).
     public func envelope(for collection: CollectionName) throws -> Envelope? {
         let url = paths.envelope(for: collection)
         guard let data = try readIfPresent(url) else { return nil }
-        return try Envelope.decode(data, path: url.path, expected: collection)
+        var envelope = try Envelope.decode(data, path: url.path, expected: collection)
+        // A manifest that cannot be read confirms nothing; the envelope alone is still right, only older.
+        if let entry = (try? manifest())?.collections[collection] { envelope.fold(entry) }
+        return envelope
+    }
+
+    /// True when the envelope on disk is, by a stat alone, the one `entry` describes: a regular file of
+    /// `entry.bytes` bytes, modified strictly before the manifest (which is always written after its envelopes).
+    /// False after a crash between the envelope's rename and the manifest's, for a file replaced by hand, or when
+    /// in doubt (equal times): then the caller reads the envelope itself. Costs two `lstat`s.
+    /// With `strictlyOlder: false` the times are not compared (for an envelope just read and found to be the
+    /// entry's revision).
+    public func envelopeMatches(_ entry: CollectionState, of collection: CollectionName,
+                                strictlyOlder: Bool = true) throws -> Bool {
+        guard try CacheRoot.check(paths.root) else { return false }
+        guard let file = try System.status(paths.envelope(for: collection).path), file.isRegularFile,
+              file.size == Int64(entry.bytes),
+              let manifest = try System.status(paths.manifest.path), manifest.isRegularFile else { return false }
+        return !strictlyOlder || file.modified < manifest.modified
     }
 
     /// Reads a file inside the cache; nil when it does not exist.
@@ -69,12 +89,14 @@ public struct CacheStore: Sendable {
         var written: [Envelope] = []
         for var envelope in envelopes {
             envelope.revision += 1
-            let data = envelope.encoded()
             let url = paths.envelope(for: envelope.collection)
-            do { try DurableFile.write(data, to: url) } catch { throw StoreError.from(error, writing: url) }
+            // Streamed into the temp file: the encoded bytes never sit beside the items in memory.
+            let bytes: Int
+            do { bytes = try envelope.write(to: url) } catch { throw StoreError.from(error, writing: url) }
             var state = CollectionState(
                 syncedAt: envelope.syncedAt, revision: envelope.revision, count: envelope.items.count,
-                bytes: data.count, cursor: envelope.cursor)
+                bytes: bytes, cursor: envelope.cursor)
+            // A new revision starts unconfirmed: the envelope now carries its own syncedAt and cursor.
             state.otherMembers = manifest.collections[envelope.collection]?.otherMembers ?? JSONObject()
             manifest.collections[envelope.collection] = state
             written.append(envelope)
@@ -84,11 +106,51 @@ public struct CacheStore: Sendable {
         return written
     }
 
+    /// Records pulls that brought nothing, without touching an envelope: each entry still at `revision` gets
+    /// `confirmedAt` (and `confirmedCursor` when the pull ended on another cursor); `lastSyncAllAt` is set when
+    /// given. One manifest write for all of them.
+    public func confirm(_ confirmations: [Confirmation], lastSyncAllAt: Date? = nil) throws {
+        guard !confirmations.isEmpty || lastSyncAllAt != nil else { return }
+        var manifest = try self.manifest()
+        for confirmation in confirmations {
+            // An entry rewritten since (or gone) is not the revision that pull confirmed.
+            guard var entry = manifest.collections[confirmation.collection],
+                  entry.revision == confirmation.revision else { continue }
+            entry.confirmedAt = confirmation.at
+            entry.confirmedCursor = confirmation.cursor == entry.cursor ? nil : confirmation.cursor
+            manifest.collections[confirmation.collection] = entry
+        }
+        if let lastSyncAllAt { manifest.lastSyncAllAt = lastSyncAllAt }
+        try writeManifest(manifest)
+    }
+
     /// Writes the manifest durably.
     public func writeManifest(_ manifest: Manifest) throws {
         try CacheRoot.prepare(paths)
         do { try DurableFile.write(manifest.encoded(), to: paths.manifest) } catch {
             throw StoreError.from(error, writing: paths.manifest)
         }
+    }
+}
+
+/// A pull that brought nothing new: the collection, the revision it found current, when that pull started and the
+/// cursor it ended on.
+public struct Confirmation: Sendable, Equatable {
+    /// The collection pulled.
+    public var collection: CollectionName
+    /// The envelope's revision the pull confirmed.
+    public var revision: Int
+    /// When the pull started (the data is at least that fresh).
+    public var at: Date
+    /// The cursor of its last page.
+    public var cursor: String
+}
+
+extension Envelope {
+    /// Takes the manifest's confirmation of this revision (see `CacheStore.envelope(for:)`).
+    mutating func fold(_ entry: CollectionState) {
+        guard entry.revision == revision, let confirmedAt = entry.confirmedAt else { return }
+        if syncedAt.map({ confirmedAt > $0 }) ?? true { syncedAt = confirmedAt }
+        if let confirmedCursor = entry.confirmedCursor { cursor = confirmedCursor }
     }
 }

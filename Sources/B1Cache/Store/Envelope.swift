@@ -89,7 +89,18 @@ public struct Envelope: Sendable, Equatable {
     }
 
     /// The file's bytes: sorted keys, pretty-printed, trailing newline.
-    public func encoded() -> Data {
+    public func encoded() -> Data { JSONWriter.prettyData(value) }
+
+    /// Writes the file's bytes (those of `encoded()`) durably to `url` as they are encoded, never holding them whole:
+    /// a 122 MB collection costs its items and a 1 MB buffer. Returns the file's size.
+    @discardableResult
+    public func write(to url: URL) throws -> Int {
+        let value = self.value
+        return try DurableFile.writeStreaming(to: url) { append in try JSONWriter.streamPretty(value, into: append) }
+    }
+
+    /// The envelope as the JSON object it is stored as.
+    var value: JSONValue {
         var object = otherMembers
         object["format"] = .string(Envelope.format)
         object["schemaVersion"] = .integer(Envelope.schemaVersion)
@@ -99,6 +110,6 @@ public struct Envelope: Sendable, Equatable {
         object["cursor"] = .optionalString(cursor)
         object["complete"] = .bool(complete)
         object["items"] = .array(items)
-        return JSONWriter.prettyData(.object(object))
+        return .object(object)
     }
 }

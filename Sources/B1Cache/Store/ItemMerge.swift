@@ -8,6 +8,8 @@ struct ItemMerge {
     private var positions: [String: Int]
     private(set) var received = 0
     private(set) var removed = 0
+    /// Items added, replaced by a different value, or removed: zero when the merge left the items as they were.
+    private(set) var changed = 0
 
     init(items: [JSONValue] = []) {
         slots = items
@@ -23,16 +25,19 @@ struct ItemMerge {
             guard let id = item["id"]?.stringValue else { continue }
             received += 1
             if let index = positions[id] {
+                if slots[index] != item { changed += 1 }
                 slots[index] = item
             } else {
                 positions[id] = slots.count
                 slots.append(item)
+                changed += 1
             }
         }
         for id in deleted {
             guard let index = positions.removeValue(forKey: id) else { continue }
             slots[index] = nil
             removed += 1
+            changed += 1
         }
     }
 

@@ -45,6 +45,12 @@ public struct CollectionState: Sendable, Equatable {
     public var bytes: Int
     /// The server's cursor for the next incremental pull.
     public var cursor: String?
+    /// When a later pull that brought no change confirmed this revision of the envelope current (optional member
+    /// `confirmedAt`); nil when the last pull rewrote the envelope. A no-change pull records this instead of
+    /// rewriting the envelope (docs/SYNC.md "A pull that brings nothing").
+    public var confirmedAt: Date?
+    /// The cursor that confirming pull ended on, when it is not `cursor` (optional member `confirmedCursor`).
+    public var confirmedCursor: String?
     /// Members of the entry this version does not know, written back unchanged (kept when the entry is updated).
     public var otherMembers = JSONObject()
 
@@ -56,6 +62,17 @@ public struct CollectionState: Sendable, Equatable {
         self.bytes = bytes
         self.cursor = cursor
     }
+
+    /// When the collection was last known current: the later of `syncedAt` (its items last written by a pull)
+    /// and `confirmedAt` (a pull that found nothing new). The stale rule and `inspect` use this time.
+    public var freshAt: Date? {
+        guard let confirmedAt else { return syncedAt }
+        guard let syncedAt else { return confirmedAt }
+        return max(syncedAt, confirmedAt)
+    }
+
+    /// The cursor an incremental pull of the envelope this entry describes starts from.
+    public var resumeCursor: String? { confirmedCursor ?? cursor }
 }
 
 /// `manifest.json`: the account, each collection's sync state and the last Sync All (SPEC §4).
@@ -90,7 +107,7 @@ public struct Manifest: Sendable, Equatable {
     /// Stale: synced before the last Sync All, or longer ago than `staleAfter` (SPEC §4).
     public func isStale(_ collection: CollectionName, now: Date = Date(),
                         staleAfter: TimeInterval = Manifest.defaultStaleAfter) -> Bool {
-        guard let syncedAt = collections[collection]?.syncedAt else { return true }
+        guard let syncedAt = collections[collection]?.freshAt else { return true }
         if let lastSyncAllAt, syncedAt < lastSyncAllAt { return true }
         return now.timeIntervalSince(syncedAt) > staleAfter
     }
@@ -125,7 +142,10 @@ public struct Manifest: Sendable, Equatable {
                 syncedAt: try entryFields.optionalDate("syncedAt"), revision: try entryFields.count("revision"),
                 count: try entryFields.count("count"), bytes: try entryFields.count("bytes"),
                 cursor: try entryFields.optionalString("cursor"))
-            state.otherMembers = entryFields.object.removing(["syncedAt", "revision", "count", "bytes", "cursor"])
+            state.confirmedAt = try entryFields.optionalDate("confirmedAt")
+            state.confirmedCursor = try entryFields.optionalString("confirmedCursor")
+            state.otherMembers = entryFields.object.removing(
+                ["syncedAt", "revision", "count", "bytes", "cursor", "confirmedAt", "confirmedCursor"])
             manifest.collections[collection] = state
         }
         manifest.otherMembers = fields.object.removing(["format", "schemaVersion", "account", "lastSyncAllAt", "collections"])
@@ -142,6 +162,9 @@ public struct Manifest: Sendable, Equatable {
             entry["count"] = .integer(state.count)
             entry["bytes"] = .integer(state.bytes)
             entry["cursor"] = .optionalString(state.cursor)
+            // Optional members (FORMATS.md §4): written only when set, so an entry without them reads as before.
+            if let confirmedAt = state.confirmedAt { entry["confirmedAt"] = .optionalDate(confirmedAt) }
+            if let confirmedCursor = state.confirmedCursor { entry["confirmedCursor"] = .string(confirmedCursor) }
             entries[collection.rawValue] = .object(entry)
         }
         var object = otherMembers

@@ -34,6 +34,43 @@ public enum DurableFile {
         try System.fsyncDirectory(folder.path)
     }
 
+    /// Writes a file durably from bytes produced in pieces, so a large file is never held whole in memory:
+    /// `produce` is handed a function that appends to the temp file. The rule of `write` holds for the whole file
+    /// (temp name, fsync, rename, fsync of the folder): if `produce` or a write throws, the temp file is removed
+    /// and the destination is unchanged. Returns the file's size.
+    /// - Important: blocks on two fsyncs.
+    @discardableResult
+    public static func writeStreaming(to destination: URL, staging: URL? = nil,
+                                      _ produce: (_ append: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Int {
+        let folder = destination.deletingLastPathComponent()
+        let temp = (staging ?? folder).appendingPathComponent(
+            "\(tempPrefix)\(System.processID)-\(UUID().uuidString.prefix(8))-\(destination.lastPathComponent)", isDirectory: false)
+        let fd = try System.createExclusive(temp.path, mode: mode_t(fileMode))
+        var size = 0
+        do {
+            try produce { bytes in
+                guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+                try System.writeAll(fd, Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count,
+                                             deallocator: .none), path: temp.path)
+                size += bytes.count
+            }
+            try System.fsyncDescriptor(fd, path: temp.path)
+            System.closeDescriptor(fd)
+        } catch {
+            System.closeDescriptor(fd)
+            try? System.removeFile(temp.path)
+            throw error
+        }
+        do {
+            try System.renameItem(temp.path, destination.path)
+        } catch {
+            try? System.removeFile(temp.path)
+            throw error
+        }
+        try System.fsyncDirectory(folder.path)
+        return size
+    }
+
     /// Writes several files, then fsyncs each destination folder once (the batched form of `write`).
     /// Files are renamed in the order given; on a failure the files already renamed stay, the rest do not appear.
     public static func writeAll(_ files: [(data: Data, destination: URL)], staging: URL) throws {

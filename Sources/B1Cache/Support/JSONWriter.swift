@@ -13,6 +13,20 @@ public enum JSONWriter {
         return Data(output)
     }
 
+    /// The pretty form, ending in a newline, handed to `sink` in pieces of about `chunkSize` bytes as it is
+    /// written, so a large file never exists whole in memory (the same bytes as `prettyData`). Returns the byte count.
+    @discardableResult
+    public static func streamPretty(_ value: JSONValue, chunkSize: Int = 1 << 20,
+                                    into sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        try withoutActuallyEscaping(sink) { sink in
+            var stream = ChunkedOutput(chunkSize: chunkSize, sink: sink)
+            try stream.pretty(value, indent: 0)
+            stream.buffer.append(0x0A)
+            try stream.flush()
+            return stream.total
+        }
+    }
+
     /// The compact form on one line, without a newline (as `jq -c` prints).
     public static func compactString(_ value: JSONValue) -> String {
         var output: [UInt8] = []
@@ -77,7 +91,7 @@ public enum JSONWriter {
         }
     }
 
-    private static func writeScalar(_ value: JSONValue, into output: inout [UInt8]) {
+    fileprivate static func writeScalar(_ value: JSONValue, into output: inout [UInt8]) {
         switch value {
         case .null: output.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
         case .bool(true): output.append(contentsOf: [0x74, 0x72, 0x75, 0x65])
@@ -88,7 +102,7 @@ public enum JSONWriter {
         }
     }
 
-    private static func newline(_ indent: Int, _ output: inout [UInt8]) {
+    fileprivate static func newline(_ indent: Int, _ output: inout [UInt8]) {
         output.append(0x0A)
         for _ in 0..<(indent * 2) { output.append(0x20) }
     }
@@ -120,5 +134,59 @@ public enum JSONWriter {
             output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
         }
         output.append(0x22)
+    }
+}
+
+/// The buffer of `JSONWriter.streamPretty`: containers are walked here, every leaf and key is written by the same
+/// functions as `writePretty`, and the buffer goes to the sink whenever it passes `chunkSize` between two elements.
+private struct ChunkedOutput {
+    let chunkSize: Int
+    let sink: (UnsafeRawBufferPointer) throws -> Void
+    var buffer: [UInt8] = []
+    var total = 0
+
+    init(chunkSize: Int, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+        self.chunkSize = max(chunkSize, 1)
+        self.sink = sink
+        buffer.reserveCapacity(self.chunkSize + 64 * 1024)
+    }
+
+    mutating func flush() throws {
+        guard !buffer.isEmpty else { return }
+        try buffer.withUnsafeBytes { try sink($0) }
+        total += buffer.count
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    mutating func pretty(_ value: JSONValue, indent: Int) throws {
+        switch value {
+        case .array(let elements) where !elements.isEmpty:
+            buffer.append(0x5B)
+            for (index, element) in elements.enumerated() {
+                if index > 0 { buffer.append(0x2C) }
+                JSONWriter.newline(indent + 1, &buffer)
+                try pretty(element, indent: indent + 1)
+                if buffer.count >= chunkSize { try flush() }
+            }
+            JSONWriter.newline(indent, &buffer)
+            buffer.append(0x5D)
+        case .object(let object) where !object.members.isEmpty:
+            buffer.append(0x7B)
+            var first = true
+            for member in object.members {
+                if !first { buffer.append(0x2C) }
+                first = false
+                JSONWriter.newline(indent + 1, &buffer)
+                JSONWriter.writeString(member.key, into: &buffer)
+                buffer.append(contentsOf: [0x3A, 0x20])
+                try pretty(member.value, indent: indent + 1)
+                if buffer.count >= chunkSize { try flush() }
+            }
+            JSONWriter.newline(indent, &buffer)
+            buffer.append(0x7D)
+        default:
+            // Scalars and empty containers: exactly what the in-memory writer writes.
+            JSONWriter.writePretty(value, indent: indent, into: &buffer)
+        }
     }
 }

@@ -40,29 +40,28 @@ public struct Syncer: Sendable {
         }
         let started = Date()
         var offline = false
+        var confirmations: [Confirmation] = []
         for collection in options.collections {
             if offline {
                 report.collections.append(CollectionSync(collection: collection, mode: .incremental,
                                                          error: "not attempted: the server stopped answering", offline: true))
                 continue
             }
-            let result = try await pullReportingFailure(collection)
-            offline = result.offline
-            report.collections.append(result)
-            progress?(.finished(result))
+            let pulled = try await pullReportingFailure(collection)
+            offline = pulled.sync.offline
+            report.collections.append(pulled.sync)
+            if let confirmation = pulled.confirmation { confirmations.append(confirmation) }
+            progress?(.finished(pulled.sync))
         }
-        if options.isSyncAll && report.pulledEverything {
-            let store = CacheStore(paths: paths)
-            var manifest = try store.manifest()
-            manifest.lastSyncAllAt = started
-            try store.writeManifest(manifest)
-            report.lastSyncAllAt = started
-        }
+        let syncAll = options.isSyncAll && report.pulledEverything
+        // One manifest write for every pull that brought nothing, and the Sync All time.
+        try CacheStore(paths: paths).confirm(confirmations, lastSyncAllAt: syncAll ? started : nil)
+        if syncAll { report.lastSyncAllAt = started }
         return report
     }
 
     /// One collection's pull; failures other than a refused session become the result's `error`.
-    private func pullReportingFailure(_ collection: CollectionName) async throws -> CollectionSync {
+    private func pullReportingFailure(_ collection: CollectionName) async throws -> Pulled {
         let started = Date()
         var failed = CollectionSync(collection: collection, mode: .incremental)
         do {
@@ -76,30 +75,31 @@ public struct Syncer: Sendable {
             failed.error = "\(error.description) (\(error.hint))"
         }
         failed.seconds = Date().timeIntervalSince(started)
-        return failed
+        return Pulled(sync: failed, confirmation: nil)
     }
 
-    private func pull(_ collection: CollectionName) async throws -> CollectionSync {
+    /// Pulls one collection. Starts from the manifest alone when a stat shows the envelope is the one it describes
+    /// (`CacheStore.envelopeMatches`), and reads the envelope only once a page brings a change: a pull that brings
+    /// nothing returns a `Confirmation` for the manifest and writes no envelope. Otherwise, or when the manifest
+    /// turns out to be behind its envelope (a crash between the two writes), the envelope's own cursor is used.
+    private func pull(_ collection: CollectionName, trustingManifest: Bool = true) async throws -> Pulled {
         let started = Date()
         let store = CacheStore(paths: paths)
-        // No (readable) envelope: a full pull starts from an empty one, numbered on from the manifest's entry.
-        func fresh() throws -> Envelope {
-            Envelope(collection: collection, revision: try store.manifest().collections[collection]?.revision ?? 0)
+        let entry = try store.manifest().collections[collection]
+        var envelope: Envelope?
+        var cursor: String?
+        if trustingManifest, let entry, let resume = entry.resumeCursor, try store.envelopeMatches(entry, of: collection) {
+            cursor = resume
+        } else {
+            let loaded = try load(collection, store: store)
+            envelope = loaded
+            cursor = loaded.cursor
         }
-        var envelope: Envelope
-        do {
-            envelope = try store.envelope(for: collection) ?? fresh()
-        } catch StoreError.corrupt {
-            // Unreadable cached data is what a full pull replaces; `verify` would say the same. A newer schema
-            // is not caught: that file belongs to a newer b1cache and is never overwritten.
-            envelope = try fresh()
-        }
-        // The envelope's own cursor, not the manifest's copy: after a crash between the two writes, the envelope
-        // is the one that says which changes its items already hold.
-        var cursor = envelope.cursor
+        let startCursor = cursor
         var result = CollectionSync(collection: collection, mode: cursor != nil ? .incremental : .full)
-        var merge = ItemMerge(items: result.mode == .incremental ? envelope.items : [])
-        var complete = envelope.complete
+        var merge = ItemMerge(items: result.mode == .incremental ? envelope?.items ?? [] : [])
+        envelope?.items = []  // held by the merge now, or replaced by a full pull
+        var complete = collection.isComplete
         progress?(.started(collection, full: result.mode != .incremental))
         while true {
             let page: CollectionPage
@@ -113,6 +113,20 @@ public struct Syncer: Sendable {
                 continue
             }
             result.pages += 1
+            complete = collection.isComplete && page.complete
+            let bringsChange = !page.items.isEmpty || !page.deleted.isEmpty || (!page.hasMore && complete != collection.isComplete)
+            if envelope == nil && (bringsChange || result.mode != .incremental) {
+                // Something will be written: now the envelope is needed (its items, revision and unknown members).
+                var loaded = try load(collection, store: store)
+                if result.mode == .incremental {
+                    guard loaded.revision == entry?.revision, loaded.cursor == startCursor else {
+                        return try await pull(collection, trustingManifest: false)
+                    }
+                    merge = ItemMerge(items: loaded.items)
+                }
+                loaded.items = []
+                envelope = loaded
+            }
             merge.apply(page)
             progress?(.page(collection, received: merge.received))
             if page.hasMore && page.cursor == cursor && page.items.isEmpty && page.deleted.isEmpty {
@@ -120,18 +134,53 @@ public struct Syncer: Sendable {
                                                 reason: "'hasMore' is true but the page brought nothing and the cursor did not move")
             }
             cursor = page.cursor
-            complete = collection.isComplete && page.complete
             if !page.hasMore { break }
         }
-        envelope.items = merge.result
-        envelope.cursor = cursor
-        envelope.syncedAt = started
-        envelope.complete = complete
-        try store.replaceEnvelopes([envelope])
         result.received = merge.received
         result.removed = merge.removed
-        result.count = envelope.items.count
+        let finalCursor = cursor ?? ""
+        var unchanged = entry != nil && result.mode == .incremental && merge.changed == 0
+        if unchanged, let entry, let envelope {
+            // Read for this pull: unchanged only when it is the entry's revision and the entry describes its file.
+            let sameFile = try store.envelopeMatches(entry, of: collection, strictlyOlder: false)
+            unchanged = sameFile && envelope.complete == complete && envelope.revision == entry.revision
+        }
+        if unchanged, let entry {
+            // Nothing changed: the envelope stays as it is, byte for byte; the manifest records the pull.
+            result.count = entry.count
+            result.seconds = Date().timeIntervalSince(started)
+            return Pulled(sync: result, confirmation: Confirmation(
+                collection: collection, revision: entry.revision, at: started, cursor: finalCursor))
+        }
+        var written = envelope ?? Envelope(collection: collection, revision: entry?.revision ?? 0)
+        written.items = merge.result
+        merge = ItemMerge()  // the merged items are in `written` alone from here
+        written.cursor = cursor
+        written.syncedAt = started
+        written.complete = complete
+        try store.replaceEnvelopes([written])
+        result.count = written.items.count
         result.seconds = Date().timeIntervalSince(started)
-        return result
+        return Pulled(sync: result, confirmation: nil)
     }
+
+    /// The envelope to pull into: the cached one, or an empty one numbered on from the manifest's entry when there
+    /// is none or it cannot be read (unreadable cached data is what a full pull replaces; `verify` would say the
+    /// same). A newer schema is not caught: that file belongs to a newer b1cache and is never overwritten.
+    private func load(_ collection: CollectionName, store: CacheStore) throws -> Envelope {
+        func fresh() throws -> Envelope {
+            Envelope(collection: collection, revision: try store.manifest().collections[collection]?.revision ?? 0)
+        }
+        do {
+            return try store.envelope(for: collection) ?? fresh()
+        } catch StoreError.corrupt {
+            return try fresh()
+        }
+    }
+}
+
+/// One collection's pull: its report, and the confirmation to record when it brought nothing.
+struct Pulled {
+    var sync: CollectionSync
+    var confirmation: Confirmation?
 }

@@ -220,6 +220,11 @@ public struct Verifier {
                                              count: envelope.items.count, bytes: data.count, cursor: envelope.cursor)
                 // Members this version does not know are not the envelope's to decide: kept as the manifest has them.
                 actual.otherMembers = rebuilt.collections[collection]?.otherMembers ?? JSONObject()
+                // A later pull's confirmation of this very revision is the manifest's alone (FORMATS.md §4).
+                if let listed = rebuilt.collections[collection], listed.revision == envelope.revision {
+                    actual.confirmedAt = listed.confirmedAt
+                    actual.confirmedCursor = listed.confirmedCursor
+                }
                 if manifestReadable, rebuilt.collections[collection] != actual {
                     let listed = rebuilt.collections[collection]
                     problems.append(VerifyProblem(

@@ -43,8 +43,8 @@ enum InspectCommand: Command {
             entry["count"] = .integer(line.state?.count ?? 0)
             entry["bytes"] = .integer(line.state?.bytes ?? 0)
             entry["revision"] = .integer(line.state?.revision ?? 0)
-            entry["syncedAt"] = .optionalDate(line.state?.syncedAt)
-            let age: JSONValue? = line.state?.syncedAt.map { .integer(Int(now.timeIntervalSince($0))) }
+            entry["syncedAt"] = .optionalDate(line.state?.freshAt)  // the last pull that succeeded, changed or not
+            let age: JSONValue? = line.state?.freshAt.map { .integer(Int(now.timeIntervalSince($0))) }
             entry["ageSeconds"] = age ?? .null
             entry["stale"] = .bool(line.stale)
             entry["complete"] = .bool(line.complete)
@@ -82,7 +82,7 @@ enum InspectCommand: Command {
         terminal.line()
         var rows = [["COLLECTION", "ITEMS", "SYNCED", "", ""]]
         for line in summary.collections {
-            let age = line.state?.syncedAt.map { Timestamp.age(of: $0, now: now) } ?? "never"
+            let age = line.state?.freshAt.map { Timestamp.age(of: $0, now: now) } ?? "never"
             let stale = line.stale ? terminal.paint("stale", .yellow) : ""
             rows.append([line.name.rawValue, line.state.map { String($0.count) } ?? "-", age, stale,
                          line.complete ? "" : terminal.paint("partial snapshot", .dim)])
