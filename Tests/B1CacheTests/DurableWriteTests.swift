@@ -86,6 +86,8 @@ import Testing
     }
 
     @Test func syncReplacesEveryEnvelopeAndTheManifestDurably() throws {
+        // A first sync, into an empty folder, writes all nine envelopes (a sync that brings no change writes none).
+        cache = folder.path("fresh")
         let sync = try b1cache(["sync", "--no-flush"])
         #expect(sync.result.status == 0, "\(sync.result.errorOutput)")
         #expect(sync.trace.problems(replacingFilesMatching: Self.envelope, atLeast: CollectionName.allCases.count) == [])

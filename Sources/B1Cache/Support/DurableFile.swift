@@ -23,15 +23,7 @@ public enum DurableFile {
     /// - Throws: `SystemCallError` naming the path that failed; the destination is then unchanged.
     /// - Important: blocks on two fsyncs.
     public static func write(_ data: Data, to destination: URL, staging: URL? = nil) throws {
-        let folder = destination.deletingLastPathComponent()
-        let temp = try writeTemp(data, in: staging ?? folder, name: destination.lastPathComponent)
-        do {
-            try System.renameItem(temp.path, destination.path)
-        } catch {
-            try? System.removeFile(temp.path)
-            throw error
-        }
-        try System.fsyncDirectory(folder.path)
+        try writeStreaming(to: destination, staging: staging) { append in try data.withUnsafeBytes { try append($0) } }
     }
 
     /// Writes a file durably from bytes produced in pieces, so a large file is never held whole in memory:
@@ -43,23 +35,14 @@ public enum DurableFile {
     public static func writeStreaming(to destination: URL, staging: URL? = nil,
                                       _ produce: (_ append: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Int {
         let folder = destination.deletingLastPathComponent()
-        let temp = (staging ?? folder).appendingPathComponent(
-            "\(tempPrefix)\(System.processID)-\(UUID().uuidString.prefix(8))-\(destination.lastPathComponent)", isDirectory: false)
-        let fd = try System.createExclusive(temp.path, mode: mode_t(fileMode))
         var size = 0
-        do {
+        let temp = try writeTemp(in: staging ?? folder, name: destination.lastPathComponent) { fd, path in
             try produce { bytes in
                 guard let base = bytes.baseAddress, bytes.count > 0 else { return }
                 try System.writeAll(fd, Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count,
-                                             deallocator: .none), path: temp.path)
+                                             deallocator: .none), path: path)
                 size += bytes.count
             }
-            try System.fsyncDescriptor(fd, path: temp.path)
-            System.closeDescriptor(fd)
-        } catch {
-            System.closeDescriptor(fd)
-            try? System.removeFile(temp.path)
-            throw error
         }
         do {
             try System.renameItem(temp.path, destination.path)
@@ -111,11 +94,17 @@ public enum DurableFile {
     }
 
     private static func writeTemp(_ data: Data, in folder: URL, name: String) throws -> URL {
+        try writeTemp(in: folder, name: name) { fd, path in try System.writeAll(fd, data, path: path) }
+    }
+
+    /// Creates the hidden temp file (`O_EXCL`, mode 0600), lets `fill` write it, and fsyncs it; on any failure the
+    /// temp file is removed.
+    private static func writeTemp(in folder: URL, name: String, _ fill: (Int32, String) throws -> Void) throws -> URL {
         let temp = folder.appendingPathComponent(
             "\(tempPrefix)\(System.processID)-\(UUID().uuidString.prefix(8))-\(name)", isDirectory: false)
         let fd = try System.createExclusive(temp.path, mode: mode_t(fileMode))
         do {
-            try System.writeAll(fd, data, path: temp.path)
+            try fill(fd, temp.path)
             try System.fsyncDescriptor(fd, path: temp.path)
             System.closeDescriptor(fd)
         } catch {
