@@ -93,7 +93,7 @@ struct BenchArguments {
 ///
 /// - load: read the whole file and `Envelope.decode` it (parse, check every item's id) — what any command that
 ///   needs a collection pays.
-/// - rewrite: `encoded()` and `DurableFile.write` to a sibling file (temp file, fsync, rename, fsync of the
+/// - rewrite: `Envelope.write(to:)` to a sibling file (streamed encoding into a temp file, fsync, rename, fsync of the
 ///   folder) — what a sync or flush pays to replace a collection, minus the small manifest update.
 ///
 /// Also checks that the rewritten bytes equal the file's (`roundtrip=identical`), which holds for any file
@@ -127,11 +127,8 @@ enum LoadRewriteBenchmark: Benchmark {
                 loaded = try Envelope.decode(data, path: file.path)
             })
             guard let envelope = loaded else { throw BenchError.file(path: file.path, reason: "did not load") }
-            var encoded = Data()
-            bestRewrite = min(bestRewrite, try clock.measure {
-                encoded = envelope.encoded()
-                try DurableFile.write(encoded, to: rewritten)
-            })
+            bestRewrite = min(bestRewrite, try clock.measure { _ = try envelope.write(to: rewritten) })
+            let encoded = try readFile(rewritten)
             byteCount = data.count
             itemCount = envelope.items.count
             identical = identical && encoded == data

@@ -1,4 +1,4 @@
-import B1Cache
+@testable import B1Cache
 import Foundation
 import Testing
 

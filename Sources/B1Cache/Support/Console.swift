@@ -16,6 +16,12 @@ public enum Console {
     /// Whether the descriptor is a terminal (colour and progress are drawn only on one).
     public static func isTerminal(_ descriptor: Int32) -> Bool { System.isTerminal(descriptor) }
 
+    /// The signals that ask a long-running command to stop (SIGINT, SIGTERM).
+    public static var stopSignals: [Int32] { System.stopSignals }
+
+    /// Ignores `signals`, so they reach a `DispatchSource` instead of ending the process at once.
+    public static func ignore(_ signals: [Int32]) { System.ignoreSignals(signals) }
+
     /// The sentence for an errno value (`No space left on device`).
     public static func errorDescription(_ code: Int32) -> String { System.errorDescription(code) }
 }

@@ -8,11 +8,11 @@ import Foundation
 /// the new file survives power loss. Foundation's `.atomic` write does not fsync the directory and leaves
 /// `.dat.nosync*` orphans on Linux, and `FileManager.replaceItemAt` destroys the new file on Linux (Swift 6.3),
 /// so neither is used. Modes are set explicitly because open(2) applies the umask.
-public enum DurableFile {
+enum DurableFile {
     /// Files are private to the user, whatever the umask (SPEC §2).
-    public static let fileMode: UInt32 = 0o600
+    static let fileMode: UInt32 = 0o600
     /// Directories likewise.
-    public static let directoryMode: UInt32 = 0o700
+    static let directoryMode: UInt32 = 0o700
     /// Temp names start with this prefix and carry the writer's pid, so a sweep can tell orphans from the
     /// files of a writer that is still running.
     static let tempPrefix = ".b1tmp-"
@@ -22,7 +22,7 @@ public enum DurableFile {
     ///   - staging: the folder for the temp file (same filesystem); by default the destination's folder.
     /// - Throws: `SystemCallError` naming the path that failed; the destination is then unchanged.
     /// - Important: blocks on two fsyncs.
-    public static func write(_ data: Data, to destination: URL, staging: URL? = nil) throws {
+    static func write(_ data: Data, to destination: URL, staging: URL? = nil) throws {
         try writeStreaming(to: destination, staging: staging) { append in try data.withUnsafeBytes { try append($0) } }
     }
 
@@ -32,7 +32,7 @@ public enum DurableFile {
     /// and the destination is unchanged. Returns the file's size.
     /// - Important: blocks on two fsyncs.
     @discardableResult
-    public static func writeStreaming(to destination: URL, staging: URL? = nil,
+    static func writeStreaming(to destination: URL, staging: URL? = nil,
                                       _ produce: (_ append: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Int {
         let folder = destination.deletingLastPathComponent()
         var size = 0
@@ -56,7 +56,7 @@ public enum DurableFile {
 
     /// Writes several files, then fsyncs each destination folder once (the batched form of `write`).
     /// Files are renamed in the order given; on a failure the files already renamed stay, the rest do not appear.
-    public static func writeAll(_ files: [(data: Data, destination: URL)], staging: URL) throws {
+    static func writeAll(_ files: [(data: Data, destination: URL)], staging: URL) throws {
         var temps: [URL] = []
         do {
             for file in files {
@@ -78,7 +78,7 @@ public enum DurableFile {
     }
 
     /// Removes a file durably (the unlink is made to survive a crash by fsyncing its folder).
-    public static func remove(_ url: URL) throws {
+    static func remove(_ url: URL) throws {
         try System.removeFile(url.path)
         try System.fsyncDirectory(url.deletingLastPathComponent().path)
     }
@@ -86,7 +86,7 @@ public enum DurableFile {
     /// Moves a file or a whole folder durably: one rename, then an fsync of the destination's folder and, when it
     /// is another one, of the source's, so the rename survives power loss (sign-out's and restore's swaps of the
     /// root, quarantine, a backup renamed into place).
-    public static func move(_ source: URL, to destination: URL) throws {
+    static func move(_ source: URL, to destination: URL) throws {
         try System.renameItem(source.path, destination.path)
         let from = source.deletingLastPathComponent().path, to = destination.deletingLastPathComponent().path
         try System.fsyncDirectory(to)
@@ -116,7 +116,7 @@ public enum DurableFile {
     }
 
     /// True for a name this helper uses for temp files, or Foundation's own atomic-write orphans.
-    public static func isTempName(_ name: String) -> Bool {
+    static func isTempName(_ name: String) -> Bool {
         name.hasPrefix(tempPrefix) || name.hasPrefix(".dat.nosync")
     }
 
@@ -129,7 +129,7 @@ public enum DurableFile {
     /// Removes temp orphans from `folder`: temp files whose writer process is gone, or that are older than
     /// `maximumAge` (a writer never holds one that long). Returns the names removed.
     @discardableResult
-    public static func sweepOrphans(in folder: URL, maximumAge: TimeInterval = 600) throws -> [String] {
+    static func sweepOrphans(in folder: URL, maximumAge: TimeInterval = 600) throws -> [String] {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: folder.path)

@@ -9,34 +9,34 @@ import Darwin
 #endif
 
 /// A failed system call, with the path it concerned and the reason the system gave.
-public struct SystemCallError: Error, Equatable, Sendable, CustomStringConvertible {
+struct SystemCallError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The call that failed (`open`, `rename`, …).
-    public var operation: String
+    var operation: String
     /// The path it was about.
-    public var path: String
+    var path: String
     /// The errno value.
-    public var code: Int32
+    var code: Int32
 
     /// The errno's sentence (`No space left on device`).
-    public var reason: String { String(cString: strerror(code)) }
+    var reason: String { String(cString: strerror(code)) }
     /// True when the failure means the disk (or quota) is full.
-    public var isNoSpace: Bool { code == ENOSPC || code == EDQUOT }
+    var isNoSpace: Bool { code == ENOSPC || code == EDQUOT }
     /// The path does not exist.
-    public var isNotFound: Bool { code == ENOENT }
+    var isNotFound: Bool { code == ENOENT }
     /// Permission denied, or a read-only filesystem.
-    public var isPermissionDenied: Bool { code == EACCES || code == EPERM || code == EROFS }
+    var isPermissionDenied: Bool { code == EACCES || code == EPERM || code == EROFS }
     /// True when `readFile` found a symbolic link where the file should be (it never follows one).
-    public var isSymbolicLink: Bool { code == ELOOP }
+    var isSymbolicLink: Bool { code == ELOOP }
     /// True when `readFile` found a folder, pipe or device where a regular file should be.
-    public var isNotARegularFile: Bool { code == EISDIR }
+    var isNotARegularFile: Bool { code == EISDIR }
     /// True when `readFile` refused a file larger than its limit.
-    public var isTooLarge: Bool { code == EFBIG }
+    var isTooLarge: Bool { code == EFBIG }
     /// `rename /path: reason`.
-    public var description: String { "\(operation) \(path): \(reason)" }
+    var description: String { "\(operation) \(path): \(reason)" }
 }
 
 /// Thin, named wrappers around the system calls b1cache needs.
-public enum System {
+enum System {
     static func lastError(_ operation: String, _ path: String) -> SystemCallError {
         SystemCallError(operation: operation, path: path, code: errno)
     }
@@ -116,7 +116,7 @@ public enum System {
     }
 
     /// What lstat(2) says of a path, or nil when nothing is there.
-    public struct FileStatus: Sendable {
+    struct FileStatus: Sendable {
         var isSymbolicLink: Bool
         var isDirectory: Bool
         var isRegularFile: Bool
@@ -208,7 +208,7 @@ public enum System {
 
     static var userID: UInt32 { UInt32(getuid()) }
     /// This process's id.
-    public static var processID: Int32 { getpid() }
+    static var processID: Int32 { getpid() }
 
     /// True when a process with this pid exists (EPERM means it exists but belongs to someone else).
     static func processExists(_ pid: Int32) -> Bool {
@@ -217,7 +217,7 @@ public enum System {
     }
 
     /// Whether the descriptor is a terminal.
-    public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+    static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 
     /// The first of `names` that the dynamic loader can open (one already loaded is shared, not loaded again), or
     /// nil when none can be.
@@ -234,14 +234,14 @@ public enum System {
     }
 
     /// The system's sentence for an errno value ("No space left on device").
-    public static func errorDescription(_ code: Int32) -> String { String(cString: strerror(code)) }
+    static func errorDescription(_ code: Int32) -> String { String(cString: strerror(code)) }
 
     /// Opens `/dev/null` onto each of the descriptors 0, 1 and 2 that is not open, and returns those that were not.
     ///
     /// - Important: Call it first thing in `main`, before anything opens a file. A process started with `>&-` has no
     ///   descriptor 1, so the next file it opens gets number 1 — libdispatch's epoll, or a cache file — and
     ///   everything printed would go into it.
-    public static func openNullOnClosedStandardStreams() -> Set<Int32> {
+    static func openNullOnClosedStandardStreams() -> Set<Int32> {
         var closed: Set<Int32> = []
         for descriptor: Int32 in 0...2 where fcntl(descriptor, F_GETFD) == -1 && errno == EBADF {
             closed.insert(descriptor)
@@ -258,16 +258,16 @@ public enum System {
     /// A write to a pipe whose reader has gone then fails with EPIPE instead of killing the process, so a command
     /// that prints into `| head -1` still finishes what it was doing (a flush removes what the server acknowledged)
     /// and then says the output could not be written.
-    public static func ignoreBrokenPipeSignal() {
+    static func ignoreBrokenPipeSignal() {
         signal(SIGPIPE, SIG_IGN)
     }
 
     /// The signals a long-running command (`watch`) stops on. Their default action is turned off so that a
     /// `DispatchSource` signal source receives them instead (it sees a signal only when its action is ignore).
-    public static let stopSignals: [Int32] = [SIGINT, SIGTERM]
+    static let stopSignals: [Int32] = [SIGINT, SIGTERM]
 
     /// Ignores `signals` (their default action would end the process at once, without releasing anything).
-    public static func ignoreSignals(_ signals: [Int32]) {
+    static func ignoreSignals(_ signals: [Int32]) {
         for number in signals { signal(number, SIG_IGN) }
     }
 
@@ -343,7 +343,7 @@ public enum System {
 
     /// Nanoseconds of a clock that never jumps and is shared by every process on the machine (CLOCK_MONOTONIC),
     /// so marks written by different processes can be compared.
-    public static func monotonicNanoseconds() -> UInt64 {
+    static func monotonicNanoseconds() -> UInt64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)

@@ -59,8 +59,8 @@ enum WatchCommand: Command {
         let watcher = Watcher(cache: try context.cache(), options: options)
         // Signals reach a DispatchSource only when their own action is "ignore"; the source then calls stop() on a
         // queue of its own (no handler runs in signal context, and nothing polls while waiting).
-        System.ignoreSignals(System.stopSignals)
-        let sources = System.stopSignals.map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
+        Console.ignore(Console.stopSignals)
+        let sources = Console.stopSignals.map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
         for source in sources {
             source.setEventHandler { watcher.stop() }
             source.resume()
