@@ -43,7 +43,9 @@ struct Arguments {
                 if let inlineValue {
                     values[name, default: []].append(inlineValue)
                 } else {
-                    guard index < words.count else { throw UsageError("\(name) needs a value", hint: "see 'b1cache \(command) --help'") }
+                    guard index < words.count else {
+                        throw UsageError("\(name) needs a value", hint: "see 'b1cache \(command) --help'")
+                    }
                     values[name, default: []].append(words[index])
                     index += 1
                 }

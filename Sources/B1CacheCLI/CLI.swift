@@ -54,15 +54,19 @@ public enum CLI {
     /// - Parameter outputClosed: stdout was closed when the process started (`b1cache status >&-`); the first write
     ///   to it then fails as a write to a full disk does.
     /// - Returns: the exit code; 1 when stdout could not be written, whatever the command did (it is said on stderr).
-    public static func run(_ arguments: [String], environment: [String: String],
-                           outputClosed: Bool = false) async -> Int32 {
+    public static func run(
+        _ arguments: [String], environment: [String: String],
+        outputClosed: Bool = false
+    ) async -> Int32 {
         let terminal = Terminal(environment: environment, outputClosed: outputClosed)
         let code = await dispatch(arguments, environment: environment, terminal: terminal)
         terminal.flush()
         guard let reason = terminal.outputFailure else { return code }
-        terminal.error("cannot write to standard output (\(reason))",
-                       hint: code == ExitCode.ok.rawValue ? "the command itself succeeded; only its output was lost"
-                           : "the command had ended with exit code \(code) before that")
+        terminal.error(
+            "cannot write to standard output (\(reason))",
+            hint: code == ExitCode.ok.rawValue
+                ? "the command itself succeeded; only its output was lost"
+                : "the command had ended with exit code \(code) before that")
         return ExitCode.failure.rawValue
     }
 
@@ -96,7 +100,9 @@ public enum CLI {
             let message = "unknown command '\(first)'" + (guess.map { "; did you mean '\($0)'?" } ?? "")
             let hint = "run 'b1cache --help' for the list of commands"
             terminal.error(message, hint: hint)
-            if arguments.contains("--json") { terminal.line(JSONWriter.compactString(errorJSON(message, hint, .usage))) }
+            if arguments.contains("--json") {
+                terminal.line(JSONWriter.compactString(errorJSON(message, hint, .usage)))
+            }
             return ExitCode.usage.rawValue
         }
         let words = Array(arguments.dropFirst())
@@ -105,13 +111,16 @@ public enum CLI {
             return ExitCode.ok.rawValue
         }
         do {
-            let parsed = try Arguments(words, options: command.options.union(["--cache-dir"]),
-                                       flags: command.flags, command: command.name)
+            let parsed = try Arguments(
+                words, options: command.options.union(["--cache-dir"]),
+                flags: command.flags, command: command.name)
             let paths = CachePaths.resolve(flag: parsed.value("--cache-dir"), environment: environment)
             // Opening finishes a sign-out or restore interrupted between its renames and its delete; status only
             // reads (it reports one); path only prints where the folder is, completions and man need none.
             let folderless: Set<String> = [PathCommand.name, CompletionsCommand.name, ManCommand.name]
-            let cache = folderless.contains(command.name) ? nil
+            let cache =
+                folderless.contains(command.name)
+                ? nil
                 : try Cache.open(paths, recover: command.name != StatusCommand.name)
             let context = CommandContext(arguments: parsed, environment: environment, terminal: terminal, cache: cache)
             return try await command.run(context).rawValue
@@ -126,8 +135,13 @@ public enum CLI {
 
     /// `{"error": {"code", "message", "hint", "exitStatus"}}`, what a failing `--json` command prints on stdout.
     static func errorJSON(_ message: String, _ hint: String, _ code: ExitCode) -> JSONValue {
-        ["error": ["code": .string(code.name), "message": .string(message), "hint": .optionalString(hint.isEmpty ? nil : hint),
-                   "exitStatus": .integer(Int(code.rawValue))]]
+        [
+            "error": [
+                "code": .string(code.name), "message": .string(message),
+                "hint": .optionalString(hint.isEmpty ? nil : hint),
+                "exitStatus": .integer(Int(code.rawValue)),
+            ]
+        ]
     }
 
     /// The sentence, hint and exit code for an error that reached the top.
@@ -154,7 +168,8 @@ public enum CLI {
             return (error.description, error.hint, .offline)
         case let error as ServerError:
             switch error {
-            case .unauthorized, .otherAccount, .writesOfOtherAccount, .writesOfUnknownAccount: return (error.description, error.hint, .unauthorized)
+            case .unauthorized, .otherAccount, .writesOfOtherAccount, .writesOfUnknownAccount:
+                return (error.description, error.hint, .unauthorized)
             default: return (error.description, error.hint, .failure)
             }
         case let error as TransportError:
@@ -181,9 +196,9 @@ public enum CLI {
 
     /// How this binary was built, for `--version`: `make release` links the Swift runtime in (B1CACHE_STATIC).
     #if B1CACHE_STATIC
-    static let build = "static: the Swift runtime is linked in; needs only the system's libc and libcurl"
+        static let build = "static: the Swift runtime is linked in; needs only the system's libc and libcurl"
     #else
-    static let build = "dynamic: needs the Swift runtime libraries it was built with"
+        static let build = "dynamic: needs the Swift runtime libraries it was built with"
     #endif
 
     static var overview: String {
@@ -191,22 +206,24 @@ public enum CLI {
         for command in commands { width = max(width, command.name.count) }
         var list: [String] = []
         for command in commands {
-            list.append("  " + command.name + String(repeating: " ", count: width - command.name.count) + "  " + command.summary)
+            list.append(
+                "  " + command.name + String(repeating: " ", count: width - command.name.count) + "  " + command.summary
+            )
         }
         return """
-        b1cache — the offline cache of a BillingOne finance client
+            b1cache — the offline cache of a BillingOne finance client
 
-        Usage: b1cache COMMAND [OPTIONS]
+            Usage: b1cache COMMAND [OPTIONS]
 
-        Commands:
-        \(list.joined(separator: "\n"))
+            Commands:
+            \(list.joined(separator: "\n"))
 
-        Every command takes --cache-dir DIR (default: $B1CACHE_DIR, else $XDG_CACHE_HOME/billingone,
-        else ~/.cache/billingone) and --help. 'b1cache --help' prints this on stdout (exit 0); 'b1cache' alone
-        prints it on stderr and exits 2, as for any other usage mistake.
+            Every command takes --cache-dir DIR (default: $B1CACHE_DIR, else $XDG_CACHE_HOME/billingone,
+            else ~/.cache/billingone) and --help. 'b1cache --help' prints this on stdout (exit 0); 'b1cache' alone
+            prints it on stderr and exits 2, as for any other usage mistake.
 
-        Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 flush incomplete, 4 offline,
-        5 unauthorized, 6 busy (lock held), 7 refused, 8 corrupt data found.
-        """
+            Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 flush incomplete, 4 offline,
+            5 unauthorized, 6 busy (lock held), 7 refused, 8 corrupt data found.
+            """
     }
 }

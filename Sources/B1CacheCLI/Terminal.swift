@@ -20,8 +20,10 @@ final class Terminal: Sendable {
     let progressOnErrorOutput: Bool
     let useColour: Bool
 
-    init(environment: [String: String], output: FileHandle = .standardOutput, errorOutput: FileHandle = .standardError,
-         outputClosed: Bool = false) {
+    init(
+        environment: [String: String], output: FileHandle = .standardOutput, errorOutput: FileHandle = .standardError,
+        outputClosed: Bool = false
+    ) {
         self.output = output
         self.errorOutput = errorOutput
         self.outputClosed = outputClosed
@@ -131,7 +133,11 @@ final class Terminal: Sendable {
     static let unreadableFileHint = "'b1cache verify --repair' moves it to quarantine/, where it is kept, not deleted"
 
     enum Colour: String {
-        case red = "31", yellow = "33", green = "32", dim = "2", bold = "1"
+        case red = "31"
+        case yellow = "33"
+        case green = "32"
+        case dim = "2"
+        case bold = "1"
     }
 
     func paint(_ text: String, _ colour: Colour) -> String {
@@ -181,7 +187,9 @@ enum Format {
         while index < characters.count {
             if characters[index] == "\u{1B}", index + 1 < characters.count, characters[index + 1] == "[" {
                 var end = index + 2
-                while end < characters.count, characters[end].isASCII, characters[end].isNumber || characters[end] == ";" { end += 1 }
+                while end < characters.count, characters[end].isASCII,
+                    characters[end].isNumber || characters[end] == ";"
+                { end += 1 }
                 if end < characters.count, characters[end] == "m" {
                     index = end + 1
                     continue

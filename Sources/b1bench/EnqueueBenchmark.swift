@@ -49,8 +49,10 @@ enum EnqueueBenchmark: Benchmark {
         if !batch {
             // The rate at the start and at the end of the run: each enqueue lists queue/, so a cost that grows
             // with the queue shows up here.
-            result += [("first_tenth_ops_s", perSecond(best.firstTenth.count, best.firstTenth.duration)),
-                       ("last_tenth_ops_s", perSecond(best.lastTenth.count, best.lastTenth.duration))]
+            result += [
+                ("first_tenth_ops_s", perSecond(best.firstTenth.count, best.firstTenth.duration)),
+                ("last_tenth_ops_s", perSecond(best.lastTenth.count, best.lastTenth.duration)),
+            ]
         }
         return result
     }
@@ -68,8 +70,9 @@ enum EnqueueBenchmark: Benchmark {
             .appendingPathComponent(".\(cache.lastPathComponent).b1bench-enqueue-\(processID)")
         try? FileManager.default.removeItem(at: copy)
         do { try FileManager.default.copyItem(at: cache, to: copy) } catch {
-            throw BenchError.file(path: cache.path,
-                                  reason: "cannot be copied to \(copy.path) (\(error.localizedDescription))")
+            throw BenchError.file(
+                path: cache.path,
+                reason: "cannot be copied to \(copy.path) (\(error.localizedDescription))")
         }
         defer { try? FileManager.default.removeItem(at: copy) }
         let paths = CachePaths(root: copy)
@@ -96,18 +99,20 @@ enum EnqueueBenchmark: Benchmark {
         let replaced = results.filter { !$0.replaced.isEmpty }.count
         let entries = try WriteQueue(paths: paths).pendingEntries()
         guard replaced == 0, results.count == requests.count, entries.count == before + requests.count else {
-            throw BenchError.file(path: copy.path,
-                                  reason: "\(requests.count) enqueues left \(entries.count - before) new queue files "
-                                      + "(\(replaced) replaced another): give writes that do not coalesce")
+            throw BenchError.file(
+                path: copy.path,
+                reason: "\(requests.count) enqueues left \(entries.count - before) new queue files "
+                    + "(\(replaced) replaced another): give writes that do not coalesce")
         }
         let bytes = try results.reduce(0) { sum, result in
             let attributes = try FileManager.default.attributesOfItem(atPath: paths.queued(result.fileName).path)
             return sum + (attributes[.size] as? Int ?? 0)
         }
         let count = stamps.count - 1
-        return Run(total: total, bytes: bytes,
-                   firstTenth: (min(tenth, count), stamps[min(tenth, count)] - stamps[0]),
-                   lastTenth: (min(tenth, count), stamps[count] - stamps[max(0, count - tenth)]))
+        return Run(
+            total: total, bytes: bytes,
+            firstTenth: (min(tenth, count), stamps[min(tenth, count)] - stamps[0]),
+            lastTenth: (min(tenth, count), stamps[count] - stamps[max(0, count - tenth)]))
     }
 
     /// The writes of a JSON-lines file, read by the library as `b1cache enqueue --batch` reads them.

@@ -122,10 +122,12 @@ enum LoadRewriteBenchmark: Benchmark {
             // Each run's envelope is released before the next run loads, so at most one tree is alive.
             var data = Data()
             var loaded: Envelope?
-            bestLoad = min(bestLoad, try clock.measure {
-                data = try readFile(file)
-                loaded = try Envelope.decode(data, path: file.path)
-            })
+            bestLoad = min(
+                bestLoad,
+                try clock.measure {
+                    data = try readFile(file)
+                    loaded = try Envelope.decode(data, path: file.path)
+                })
             guard let envelope = loaded else { throw BenchError.file(path: file.path, reason: "did not load") }
             bestRewrite = min(bestRewrite, try clock.measure { _ = try envelope.write(to: rewritten) })
             let encoded = try readFile(rewritten)
@@ -179,7 +181,8 @@ extension Duration {
 /// The subcommands, in the order the usage text lists them.
 let benchmarks: [any Benchmark.Type] = [LoadRewriteBenchmark.self, EnqueueBenchmark.self]
 
-let usage = (["usage: b1bench COMMAND [ARGUMENTS]", "", "commands:"]
+let usage =
+    (["usage: b1bench COMMAND [ARGUMENTS]", "", "commands:"]
     + benchmarks.map { "  \($0.name) \($0.synopsis)\n      \($0.summary)" }).joined(separator: "\n")
 
 func printError(_ message: String) {

@@ -4,7 +4,7 @@ import Testing
 
 /// One account per cache, one step outside the sign-in path: exported writes travel with their account, and a cache
 /// whose account was lost is never merged into nor flushed under whichever token comes next.
-@Suite(.timeLimit(.minutes(3))) final class AccountSafetyTests {
+@Suite(.perTestTimeLimit) final class AccountSafetyTests {
     let folder = TemporaryFolder()
     let server: ReferenceServer
     lazy var cache: URL = (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache")
@@ -16,8 +16,9 @@ import Testing
     static let other = "b1-other-token"
 
     func b1cache(_ arguments: [String], root: URL? = nil, token: String = "b1-dev-token") throws -> CommandResult {
-        try CommandRunner.b1cache(arguments + ["--cache-dir", (root ?? cache).path],
-                                  environment: server.environment(token: token), timeout: 60)
+        try CommandRunner.b1cache(
+            arguments + ["--cache-dir", (root ?? cache).path],
+            environment: server.environment(token: token), timeout: 60)
     }
 
     func ledgerIds() throws -> [String] {
@@ -32,7 +33,9 @@ import Testing
         #expect(imported.status == 0, "\(imported.errorOutput)")
         let refused = try b1cache(["flush"], root: fresh, token: Self.other)
         #expect(refused.status == 5, "\(refused.errorOutput)")
-        #expect(refused.errorOutput.contains("4 pending writes belong to dana.whitfield@northwind-msp.co.nz"), "\(refused.errorOutput)")
+        #expect(
+            refused.errorOutput.contains("4 pending writes belong to dana.whitfield@northwind-msp.co.nz"),
+            "\(refused.errorOutput)")
         #expect(try ledgerIds().isEmpty)
         // The cache was not claimed by the other account either: its own account flushes it.
         let manifest = fresh.appendingPathComponent("manifest.json")
@@ -108,13 +111,17 @@ import Testing
         // Sync first, so the envelopes hold the server's own cursors ("c:N", a change number); then give the other
         // account more changes than that, so those cursors are valid for it too (as any small one would be).
         #expect(try b1cache(["sync"]).status == 0)  // flushes the pending writes too; the failed one stays
-        let clients: [JSONValue] = (0..<1500).map { .object(["id": .string("cl_bulk_\($0)"), "name": .string("Bulk \($0)")]) }
-        try server.admin("admin/mutate", ["token": .string(Self.other), "collection": "clients", "upsert": .array(clients)])
+        let clients: [JSONValue] = (0..<1500).map {
+            .object(["id": .string("cl_bulk_\($0)"), "name": .string("Bulk \($0)")])
+        }
+        try server.admin(
+            "admin/mutate", ["token": .string(Self.other), "collection": "clients", "upsert": .array(clients)])
         try Data("{ not json".utf8).write(to: cache.appendingPathComponent("manifest.json"))
         #expect(try b1cache(["verify", "--repair"]).status == 0)
         let synced = try b1cache(["sync"], token: Self.other)
         #expect(synced.status == 0, "\(synced.output)\(synced.errorOutput)")
-        let dashboard = try JSONParser.parse(try b1cache(["show", "dashboard", "--id", "summary"], token: Self.other).output)
+        let dashboard = try JSONParser.parse(
+            try b1cache(["show", "dashboard", "--id", "summary"], token: Self.other).output)
         #expect(dashboard == (try server.items("dashboard", token: Self.other)).first)
         for collection in ["invoices", "clients", "missed-billing"] {
             let shown = try b1cache(["show", collection], token: Self.other).lines
@@ -138,9 +145,11 @@ import Testing
     }
 
     @Test func aWriteQueuedNowCarriesItsAccountAndIsNeverSentUnderAnother() throws {
-        let queued = try b1cache(["enqueue", "contract.line-tax", "--payload",
-                                  #"{"contractId":"ct_z8znb2ce29","lineId":"ctl_ptjqy15w59","taxCode":"GST","taxRate":10}"#,
-                                  "--json"])
+        let queued = try b1cache([
+            "enqueue", "contract.line-tax", "--payload",
+            #"{"contractId":"ct_z8znb2ce29","lineId":"ctl_ptjqy15w59","taxCode":"GST","taxRate":10}"#,
+            "--json",
+        ])
         #expect(queued.status == 0, "\(queued.errorOutput)")
         let id = try #require(try JSONParser.parse(queued.output)["id"]?.stringValue)
         let write = try #require(try WriteQueue(paths: CachePaths(root: cache)).readablePending().first { $0.id == id })

@@ -4,7 +4,7 @@ import Testing
 
 /// The library as the BillingOne app uses it: one `Cache` handle, the public API only (no `@testable`), the live
 /// transport against the reference server. Each operation takes the lock itself; the app never names a lock.
-@Suite(.timeLimit(.minutes(2))) final class AppAPITests {
+@Suite(.perTestTimeLimit) final class AppAPITests {
     let folder = TemporaryFolder()
     let server: ReferenceServer
     let client: ServerClient
@@ -21,11 +21,15 @@ import Testing
         let open = try #require(try cache.items(of: .missedBilling)?.items.first { $0["id"] == "mb_f3rqrj23s7" })
         #expect(open["status"] == "open")
         let itemId = try #require(open["id"]?.stringValue)
-        let queued = try cache.enqueue(WriteRequest(kind: "missed-billing.action", payload: [
-            "itemId": .string(itemId), "action": "snooze", "snoozeUntil": "2027-02-01T00:00:00Z",
-        ]))
+        let queued = try cache.enqueue(
+            WriteRequest(
+                kind: "missed-billing.action",
+                payload: [
+                    "itemId": .string(itemId), "action": "snooze", "snoozeUntil": "2027-02-01T00:00:00Z",
+                ]))
         // The Home tab shows what the user did offline, marked; the envelope itself still holds the server's state.
-        let shown = try #require(try cache.items(of: .missedBilling, withPending: true)?.items.first { $0["id"] == open["id"] })
+        let shown = try #require(
+            try cache.items(of: .missedBilling, withPending: true)?.items.first { $0["id"] == open["id"] })
         #expect(shown["status"] == "snoozed")
         #expect(shown["_pending"] == [.string(queued.write.id)])
         #expect(try cache.items(of: .missedBilling)?.items.first { $0["id"] == open["id"] }?["status"] == "open")

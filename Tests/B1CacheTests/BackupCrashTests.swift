@@ -17,8 +17,11 @@ import Testing
         let destination = shelf.appendingPathComponent("copy")
         // Kill anywhere within 1.5× the time a whole backup takes here (process start included).
         let clock = ContinuousClock()
-        let whole = try clock.measure { _ = try CommandRunner.b1cache(["backup", destination.path, "--cache-dir", cache.path]) }
-        let window = UInt32(max(5_000, Double(whole.components.seconds) * 1.5e6 + Double(whole.components.attoseconds) / 1e12 * 1.5))
+        let whole = try clock.measure {
+            _ = try CommandRunner.b1cache(["backup", destination.path, "--cache-dir", cache.path])
+        }
+        let window = UInt32(
+            max(5_000, Double(whole.components.seconds) * 1.5e6 + Double(whole.components.attoseconds) / 1e12 * 1.5))
         var generator = SystemRandomNumberGenerator()
         var complete = 0, absent = 0
         for round in 0..<rounds {
@@ -32,7 +35,9 @@ import Testing
             if FileManager.default.fileExists(atPath: destination.path) {
                 let verify = try CommandRunner.b1cache(["verify", "--cache-dir", destination.path])
                 #expect(verify.status == 0, "round \(round): \(verify.output)")
-                #expect(try snapshotFiles(under: destination) == original, "round \(round): the copy differs from the cache")
+                #expect(
+                    try snapshotFiles(under: destination) == original, "round \(round): the copy differs from the cache"
+                )
                 complete += 1
             } else {
                 absent += 1
@@ -47,7 +52,9 @@ import Testing
         #expect(try snapshotFiles(under: destination) == original)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: shelf.path).filter { $0 != "copy" }
         #expect(leftovers.isEmpty, "\(leftovers)")
-        Stress.record("crash/backup", "\(rounds) SIGKILLs within \(window / 1000) ms: \(complete) left a whole verified copy, \(absent) no copy; "
-                      + "the cache was never changed; the next backup cleared the \(hidden) hidden copies left")
+        Stress.record(
+            "crash/backup",
+            "\(rounds) SIGKILLs within \(window / 1000) ms: \(complete) left a whole verified copy, \(absent) no copy; "
+                + "the cache was never changed; the next backup cleared the \(hidden) hidden copies left")
     }
 }

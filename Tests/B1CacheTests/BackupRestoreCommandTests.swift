@@ -23,7 +23,8 @@ import Testing
         var modes: [String: Int] = [:]
         let enumerator = FileManager.default.enumerator(atPath: root.path)
         while let relative = enumerator?.nextObject() as? String {
-            let attributes = try FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(relative).path)
+            let attributes = try FileManager.default.attributesOfItem(
+                atPath: root.appendingPathComponent(relative).path)
             modes[relative] = (attributes[.posixPermissions] as? Int ?? 0) & 0o777
         }
         return modes
@@ -38,19 +39,22 @@ import Testing
     // MARK: backup
 
     @Test func aBackupUnderUmask000IsPrivateCompleteAndVerifiesClean() throws {
-        try FileManager.default.createDirectory(at: cache.appendingPathComponent("queue/.tmp"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: cache.appendingPathComponent("queue/.tmp"), withIntermediateDirectories: true)
         let destination = folder.path("backup")
         let result = try b1cache(["backup", destination.path, "--json"], umask: "000")
         #expect(result.status == 0, "\(result.errorOutput)")
         let summary = try JSONParser.parse(result.output)
-        #expect(summary["files"]?.intValue == (try snapshotFiles(under: cache).count) && summary["problems"] == .array([]))
+        #expect(
+            summary["files"]?.intValue == (try snapshotFiles(under: cache).count) && summary["problems"] == .array([]))
         // The same files, byte for byte; the lock the backup held while copying is not among them.
         #expect(try snapshotFiles(under: destination) == snapshotFiles(under: cache))
         let modes = try modes(under: destination)
         #expect(modes["queue/.tmp"] == 0o700)
         for (path, mode) in modes {
             var isFolder: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: destination.appendingPathComponent(path).path, isDirectory: &isFolder)
+            _ = FileManager.default.fileExists(
+                atPath: destination.appendingPathComponent(path).path, isDirectory: &isFolder)
             #expect(mode == (isFolder.boolValue ? 0o700 : 0o600), "\(path) \(String(mode, radix: 8))")
         }
         #expect(try self.modes(under: folder.url)["backup"] == 0o700)
@@ -60,13 +64,20 @@ import Testing
     @Test func tempFilesAndStagingAreNotCopied() throws {
         let staging = cache.appendingPathComponent("queue/.tmp")
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-        for path in ["queue/.tmp/.b1tmp-\(getpid())-0A1B2C3D-20261122T000000.000000Z-000001-x.json",
-                     "collections/.b1tmp-\(getpid())-0A1B2C3D-invoices.json", ".dat.nosync12ab"] {
+        for path in [
+            "queue/.tmp/.b1tmp-\(getpid())-0A1B2C3D-20261122T000000.000000Z-000001-x.json",
+            "collections/.b1tmp-\(getpid())-0A1B2C3D-invoices.json", ".dat.nosync12ab",
+        ] {
             try Data("{\"partial".utf8).write(to: cache.appendingPathComponent(path))
         }
         let destination = try backup()
-        #expect(try FileManager.default.contentsOfDirectory(atPath: destination.appendingPathComponent("queue/.tmp").path).isEmpty)
-        #expect(try snapshotFiles(under: destination).keys.allSatisfy { !$0.contains(".b1tmp-") && !$0.contains(".dat.nosync") })
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: destination.appendingPathComponent("queue/.tmp").path)
+                .isEmpty)
+        #expect(
+            try snapshotFiles(under: destination).keys.allSatisfy {
+                !$0.contains(".b1tmp-") && !$0.contains(".dat.nosync")
+            })
     }
 
     @Test func backupIntoAnEmptyFolderWorks() throws {
@@ -86,7 +97,10 @@ import Testing
             (full, "the backup destination \(full.path) is a folder that is not empty"),
             (file, "the backup destination \(file.path) is a file"),
             (cache.appendingPathComponent("quarantine/b"), "is inside the cache folder \(cache.path)"),
-            (folder.path("no/such/b"), "the folder \(folder.path("no/such").path) that would hold the backup does not exist"),
+            (
+                folder.path("no/such/b"),
+                "the folder \(folder.path("no/such").path) that would hold the backup does not exist"
+            ),
         ]
         let before = try snapshotFiles(under: folder.url)
         for (destination, message) in cases {
@@ -95,7 +109,8 @@ import Testing
             #expect(result.errorOutput.contains(message), "\(result.errorOutput)")
         }
         #expect(try snapshotFiles(under: folder.url) == before)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.url.path).sorted() == ["cache", "file", "full"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: folder.url.path).sorted() == ["cache", "file", "full"])
     }
 
     @Test func backupOfACacheThatDoesNotExistFails() throws {
@@ -130,7 +145,8 @@ import Testing
     @Test func theCopyOfAKilledBackupIsRemovedByTheNextBackup() throws {
         let destination = folder.path("backup")
         let leftover = folder.path(".backup.b1backup-\(try deadProcessID())-1-0a1b2c3d")
-        try FileManager.default.createDirectory(at: leftover.appendingPathComponent("collections"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: leftover.appendingPathComponent("collections"), withIntermediateDirectories: true)
         #expect(try b1cache(["backup", destination.path]).status == 0)
         #expect(!FileManager.default.fileExists(atPath: leftover.path))
     }
@@ -160,7 +176,9 @@ import Testing
         let forced = try b1cache(["restore", backup.path, "--force", "--json"])
         #expect(forced.status == 0, "\(forced.errorOutput)")
         let summary = try JSONParser.parse(forced.output)
-        #expect(summary["replaced"] == .bool(true) && summary["lostPending"]?.intValue == 4 && summary["lostFailed"]?.intValue == 1)
+        #expect(
+            summary["replaced"] == .bool(true) && summary["lostPending"]?.intValue == 4
+                && summary["lostFailed"]?.intValue == 1)
         #expect(try snapshotFiles(under: cache) == snapshotFiles(under: backup))
         #expect(try b1cache(["verify"]).status == 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.url.path).sorted() == ["backup", "cache"])
@@ -173,13 +191,16 @@ import Testing
         }
         let result = try b1cache(["restore", backup.path])
         #expect(result.status == 0, "\(result.errorOutput)")
-        #expect(result.output.hasPrefix("Restored \(cache.path) from \(backup.path): \(try snapshotFiles(under: backup).count) files"))
+        #expect(
+            result.output.hasPrefix(
+                "Restored \(cache.path) from \(backup.path): \(try snapshotFiles(under: backup).count) files"))
         #expect(try snapshotFiles(under: cache) == snapshotFiles(under: backup))
     }
 
     @Test func restoreOfACorruptSourceExits8NamesTheProblemAndLeavesTheCacheUntouched() throws {
         let backup = try backup()
-        try Data("{\"format\": \"b1cache.envelope\"".utf8).write(to: backup.appendingPathComponent("collections/invoices.json"))
+        try Data("{\"format\": \"b1cache.envelope\"".utf8).write(
+            to: backup.appendingPathComponent("collections/invoices.json"))
         let before = try snapshotFiles(under: cache)
         let result = try b1cache(["restore", backup.path, "--force"])
         #expect(result.status == 8)

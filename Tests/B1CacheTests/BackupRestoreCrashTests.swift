@@ -19,7 +19,9 @@ import Testing
 
     /// The notes of the pending writes in a cache folder.
     func notes(in root: URL) throws -> [String] {
-        try WriteQueue(paths: CachePaths(root: root)).list(.pending).compactMap { $0.write?.payload["mapping"]?["note"]?.stringValue }
+        try WriteQueue(paths: CachePaths(root: root)).list(.pending).compactMap {
+            $0.write?.payload["mapping"]?["note"]?.stringValue
+        }
     }
 
     /// `inspect --json` without what legitimately differs between two folders holding the same files: the root's
@@ -29,11 +31,12 @@ import Testing
         #expect(result.status == 0, "\(result.errorOutput)")
         guard var object = try JSONParser.parse(result.output).objectValue else { return .null }
         object["root"] = nil
-        object["collections"] = .array((object["collections"]?.arrayValue ?? []).map { collection in
-            guard var entry = collection.objectValue else { return collection }
-            entry["ageSeconds"] = nil
-            return .object(entry)
-        })
+        object["collections"] = .array(
+            (object["collections"]?.arrayValue ?? []).map { collection in
+                guard var entry = collection.objectValue else { return collection }
+                entry["ageSeconds"] = nil
+                return .object(entry)
+            })
         return .object(object)
     }
 
@@ -48,9 +51,13 @@ import Testing
             if index < 2 {
                 for number in 0..<perWriter {
                     let note = "w\(index)-\(String(format: "%02d", number))"
-                    let result = try? CommandRunner.b1cache(["enqueue", "missed-billing.apply", "--payload",
-                                                             Self.applyPayload(note, item: index * perWriter + number), "--cache-dir", cachePath])
-                    if result?.status != 0 { failures.set((failures.value ?? []) + [result?.errorOutput ?? "did not run"]) }
+                    let result = try? CommandRunner.b1cache([
+                        "enqueue", "missed-billing.apply", "--payload",
+                        Self.applyPayload(note, item: index * perWriter + number), "--cache-dir", cachePath,
+                    ])
+                    if result?.status != 0 {
+                        failures.set((failures.value ?? []) + [result?.errorOutput ?? "did not run"])
+                    }
                 }
                 writersDone[index].set(true)
                 return
@@ -59,7 +66,8 @@ import Testing
             var made: [(URL, CommandResult)] = []
             while !writersDone.allSatisfy(\.isSet) || made.isEmpty {
                 let destination = folderURL.appendingPathComponent("backup-\(made.count)")
-                let result = (try? CommandRunner.b1cache(["backup", destination.path, "--cache-dir", cachePath]))
+                let result =
+                    (try? CommandRunner.b1cache(["backup", destination.path, "--cache-dir", cachePath]))
                     ?? CommandResult(status: -1, output: "", errorOutput: "did not run")
                 made.append((destination, result))
             }
@@ -76,7 +84,9 @@ import Testing
             let notes = try notes(in: destination)
             for writer in 0..<2 {
                 let own = notes.filter { $0.hasPrefix("w\(writer)-") }.sorted()
-                #expect(own == (0..<own.count).map { "w\(writer)-\(String(format: "%02d", $0))" }, "\(destination.lastPathComponent): \(own)")
+                #expect(
+                    own == (0..<own.count).map { "w\(writer)-\(String(format: "%02d", $0))" },
+                    "\(destination.lastPathComponent): \(own)")
             }
         }
         // The last backup, restored into a new folder, is the same cache.
@@ -92,7 +102,9 @@ import Testing
         #expect(over.status == 0, "\(over.errorOutput)")
         #expect(try inspect(cache) == inspect(last))
         #expect(try b1cache(["verify"]).status == 0)
-        print("backup under enqueue: \(made.count) backups, pending writes in them: \(try made.map { try notes(in: $0.0).count })")
+        print(
+            "backup under enqueue: \(made.count) backups, pending writes in them: \(try made.map { try notes(in: $0.0).count })"
+        )
     }
 
     @Test func sigkillOfRestoreAtRandomMomentsLeavesTheOldOrTheNewCacheAndTheNextRunFinishesIt() throws {
@@ -101,13 +113,17 @@ import Testing
         let first = folder.path("first"), second = folder.path("second")
         #expect(try b1cache(["backup", first.path]).status == 0)
         for number in 0..<5 {
-            #expect(try b1cache(["enqueue", "missed-billing.apply", "--payload", Self.applyPayload("k\(number)", item: 50 + number)]).status == 0)
+            #expect(
+                try b1cache([
+                    "enqueue", "missed-billing.apply", "--payload", Self.applyPayload("k\(number)", item: 50 + number),
+                ]).status == 0)
         }
         #expect(try b1cache(["backup", second.path]).status == 0)
         let snapshots = [first: try snapshotFiles(under: first), second: try snapshotFiles(under: second)]
         #expect(snapshots[first] != snapshots[second])
         let root = folder.path("home/billingone")
-        try FileManager.default.createDirectory(at: root.deletingLastPathComponent(), withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(
+            at: root.deletingLastPathComponent(), withIntermediateDirectories: false)
         #expect(try b1cache(["restore", first.path], root: root).status == 0)
         var current = first
 
@@ -144,28 +160,39 @@ import Testing
             } else {
                 #expect(now == snapshots[current], "round \(round): the cache is neither the old nor the new one")
             }
-            #expect(try FileManager.default.contentsOfDirectory(atPath: root.deletingLastPathComponent().path) == ["billingone"],
-                    "round \(round): something was left beside the cache")
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: root.deletingLastPathComponent().path) == [
+                    "billingone"
+                ],
+                "round \(round): something was left beside the cache")
             // The only thing verify may find is the stale lock of the killed restore, which the next restore breaks.
             let verify = try b1cache(["verify", "--json"], root: root)
             let lock = root.appendingPathComponent("flush.lock").path
             for line in verify.lines {
                 let problem = try JSONParser.parse(line)
-                #expect(problem["kind"] == "staleLock" && problem["path"]?.stringValue == lock, "round \(round): \(line)")
+                #expect(
+                    problem["kind"] == "staleLock" && problem["path"]?.stringValue == lock, "round \(round): \(line)")
             }
             // A restore killed between its mkdir of the lock and its owner.json leaves a lock that counts as fresh for
             // a 10 s grace period (SPEC §6), during which every restore exits 6. Rather than wait, age it past the
             // grace period: the next restore then breaks it, as it would 10 s later.
             let lockFolder = root.appendingPathComponent("flush.lock")
             if FileManager.default.fileExists(atPath: lockFolder.path),
-               !FileManager.default.fileExists(atPath: lockFolder.appendingPathComponent("owner.json").path) {
-                try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -60)],
-                                                      ofItemAtPath: lockFolder.path)
+                !FileManager.default.fileExists(atPath: lockFolder.appendingPathComponent("owner.json").path)
+            {
+                try FileManager.default.setAttributes(
+                    [.modificationDate: Date(timeIntervalSinceNow: -60)],
+                    ofItemAtPath: lockFolder.path)
                 outcomes["left a lock without owner (aged past the grace period)", default: 0] += 1
             }
-            let outcome = finished && process.terminationStatus == 6 ? "exited 6 (a killed restore's lock without owner)"
-                : finished ? "finished before the kill" : !rootThere ? "killed between the renames"
-                : current == target ? "killed after the swap" : "killed before the swap"
+            let outcome =
+                finished && process.terminationStatus == 6
+                ? "exited 6 (a killed restore's lock without owner)"
+                : finished
+                    ? "finished before the kill"
+                    : !rootThere
+                        ? "killed between the renames"
+                        : current == target ? "killed after the swap" : "killed before the swap"
             outcomes[outcome, default: 0] += 1
         }
         // --wait: a restore killed between its mkdir of the lock and its owner.json leaves a lock that counts as
@@ -175,8 +202,10 @@ import Testing
         let verify = try b1cache(["verify"], root: root)
         #expect(verify.status == 0, "\(verify.output)")
         #expect(try snapshotFiles(under: root) == snapshots[first])
-        Stress.record("crash/restore", "\(rounds) SIGKILLs: "
-                      + outcomes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-                      + "; after each, the next run left exactly the old or the new cache")
+        Stress.record(
+            "crash/restore",
+            "\(rounds) SIGKILLs: "
+                + outcomes.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+                + "; after each, the next run left exactly the old or the new cache")
     }
 }

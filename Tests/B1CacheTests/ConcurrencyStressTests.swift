@@ -43,28 +43,38 @@ import Testing
                     let item = Stress.extraItem(worker * Self.perEnqueuer + index)
                     index += 1
                     let payload = #"{"itemIds":["\#(item)"],"mapping":{"contractId":"\#(Sample.mappingContract)"}}"#
-                    let result = try? CommandRunner.b1cache(["enqueue", "missed-billing.apply", "--payload", payload, "--json",
-                                                             "--cache-dir", cachePath], environment: environmentCopy)
+                    let result = try? CommandRunner.b1cache(
+                        [
+                            "enqueue", "missed-billing.apply", "--payload", payload, "--json",
+                            "--cache-dir", cachePath,
+                        ], environment: environmentCopy)
                     note("enqueue", result, allowed: [0])
                     if let id = result.flatMap({ try? JSONParser.parse($0.output)["id"]?.stringValue }) {
                         enqueued.update { $0[worker, default: []].append(id) }
                     }
                 case 8..<12:
-                    note("flush", try? CommandRunner.b1cache(["flush", "--ignore-backoff", "--cache-dir", cachePath], environment: environmentCopy),
-                         allowed: [0, 3, 6])
+                    note(
+                        "flush",
+                        try? CommandRunner.b1cache(
+                            ["flush", "--ignore-backoff", "--cache-dir", cachePath], environment: environmentCopy),
+                        allowed: [0, 3, 6])
                 default:
-                    note("sync", try? CommandRunner.b1cache(["sync", "--cache-dir", cachePath], environment: environmentCopy),
-                         allowed: [0, 3, 6])
+                    note(
+                        "sync",
+                        try? CommandRunner.b1cache(["sync", "--cache-dir", cachePath], environment: environmentCopy),
+                        allowed: [0, 3, 6])
                 }
             }
         }
         #expect(unexpected.value == nil, "\(unexpected.value ?? [])")
-        let last = try CommandRunner.b1cache(["flush", "--ignore-backoff", "--wait", "--cache-dir", cachePath], environment: environment)
+        let last = try CommandRunner.b1cache(
+            ["flush", "--ignore-backoff", "--wait", "--cache-dir", cachePath], environment: environment)
         #expect(last.status == 0, "\(last.output)\(last.errorOutput)")
         let ids = (enqueued.value ?? [:]).values.flatMap { $0 }
         let applied = try server.appliedCounts()
         let once = ids.filter { applied[$0] == 1 }
-        #expect(once.count == ids.count, "\(ids.filter { applied[$0] != 1 }.map { "\($0) applied \(applied[$0] ?? 0)×" })")
+        #expect(
+            once.count == ids.count, "\(ids.filter { applied[$0] != 1 }.map { "\($0) applied \(applied[$0] ?? 0)×" })")
         let left = try Stress.queuedIds(cache)
         #expect(left.pending.isEmpty && left.failed.isDisjoint(with: ids))  // (the sample's own failed write stays)
 
@@ -79,8 +89,11 @@ import Testing
         }
         #expect(overlaps == 0, "\(ordered.prefix(40))")
         #expect(try CommandRunner.b1cache(["verify", "--cache-dir", cachePath]).status == 0)
-        let counts = (runs.value ?? [:]).sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-        Stress.record("concurrency", "\(Int(Self.seconds)) s of 8 enqueuers, 4 flushers, 1 syncer (\(counts)); \(once.count) of \(ids.count) writes "
-                      + "applied exactly once; \(ordered.count / 2) lock holdings, \(overlaps) overlaps")
+        let counts = (runs.value ?? [:]).sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(
+            separator: ", ")
+        Stress.record(
+            "concurrency",
+            "\(Int(Self.seconds)) s of 8 enqueuers, 4 flushers, 1 syncer (\(counts)); \(once.count) of \(ids.count) writes "
+                + "applied exactly once; \(ordered.count / 2) lock holdings, \(overlaps) overlaps")
     }
 }

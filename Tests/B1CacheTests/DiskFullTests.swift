@@ -10,11 +10,14 @@ import Testing
 
     /// Whether this process may mount a tmpfs (tried once on a throwaway folder).
     static let canMount: Bool = {
-        let probe = FileManager.default.temporaryDirectory.appendingPathComponent("b1cache-mount-probe-\(UUID().uuidString)")
+        let probe = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "b1cache-mount-probe-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: probe) }
         guard (try? FileManager.default.createDirectory(at: probe, withIntermediateDirectories: true)) != nil,
-              let mounted = try? CommandRunner.run(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe.path]),
-              mounted.status == 0 else {
+            let mounted = try? CommandRunner.run(
+                URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe.path]),
+            mounted.status == 0
+        else {
             Stress.record("disk-full", "skipped: mounting a tmpfs is not permitted here")
             return false
         }
@@ -26,7 +29,8 @@ import Testing
     func aFullDiskFailsCleanlyAndEverythingWorksOnceSpaceIsFreed() throws {
         let mount = folder.path("small")
         try FileManager.default.createDirectory(at: mount, withIntermediateDirectories: true)
-        let mounted = try CommandRunner.run(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", mount.path])
+        let mounted = try CommandRunner.run(
+            URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", mount.path])
         #expect(mounted.status == 0, "\(mounted.errorOutput)")
         defer { _ = try? CommandRunner.run(URL(fileURLWithPath: "/bin/umount"), ["-l", mount.path]) }
         let cache = try Repository.copySampleCache(to: mount.appendingPathComponent("cache"))
@@ -49,7 +53,9 @@ import Testing
         let payload = #"{"itemId":"\#(Sample.openItem)","action":"snooze","snoozeUntil":"2099-01-01T00:00:00Z"}"#
         let enqueue = try b1cache(["enqueue", "missed-billing.action", "--payload", payload])
         #expect(enqueue.status == 1, "\(enqueue.output)\(enqueue.errorOutput)")
-        #expect(enqueue.errorOutput.contains("No space left on device") && enqueue.errorOutput.contains(cache.path), "\(enqueue.errorOutput)")
+        #expect(
+            enqueue.errorOutput.contains("No space left on device") && enqueue.errorOutput.contains(cache.path),
+            "\(enqueue.errorOutput)")
         #expect(try snapshotFiles(under: cache) == before)
 
         let sync = try b1cache(["sync"])
@@ -71,8 +77,11 @@ import Testing
         for id in sampleWrites { #expect(applied[id] == 1, "\(id) applied \(applied[id] ?? 0) times") }
         #expect(try WriteQueue(paths: CachePaths(root: cache)).readablePending().isEmpty)
         #expect(try b1cache(["verify"]).status == 0)
-        Stress.record("disk-full", "1 MB tmpfs filled (\(filled / 1024) KiB of filler): enqueue exit \(enqueue.status), sync exit \(sync.status), "
-                      + "files unchanged and no temp left; after freeing space enqueue exit \(again.status), sync exit \(resync.status), "
-                      + "\(sampleWrites.filter { applied[$0] == 1 }.count) of \(sampleWrites.count) writes applied exactly once")
+        Stress.record(
+            "disk-full",
+            "1 MB tmpfs filled (\(filled / 1024) KiB of filler): enqueue exit \(enqueue.status), sync exit \(sync.status), "
+                + "files unchanged and no temp left; after freeing space enqueue exit \(again.status), sync exit \(resync.status), "
+                + "\(sampleWrites.filter { applied[$0] == 1 }.count) of \(sampleWrites.count) writes applied exactly once"
+        )
     }
 }

@@ -33,13 +33,17 @@ import Testing
     static let envelope = #"collections/[a-z-]+\.json"#
 
     @Test func enqueueCreatesEachWriteFileThroughAFsyncedTempAndFsyncsTheQueue() throws {
-        let single = try b1cache(["enqueue", "missed-billing.action", "--payload",
-                                  #"{"itemId":"\#(Sample.openItem)","action":"ignore"}"#])
+        let single = try b1cache([
+            "enqueue", "missed-billing.action", "--payload",
+            #"{"itemId":"\#(Sample.openItem)","action":"ignore"}"#,
+        ])
         #expect(single.result.status == 0, "\(single.result.errorOutput)")
         #expect(single.trace.problems(replacingFilesMatching: Self.writeFile) == [])
         let batch = folder.path("batch.jsonl")
-        try Data(EnqueueCommandTests.valid.dropFirst().map { #"{"kind":"\#($0.0)","payload":\#($0.1)}"# }
-            .joined(separator: "\n").utf8).write(to: batch)
+        try Data(
+            EnqueueCommandTests.valid.dropFirst().map { #"{"kind":"\#($0.0)","payload":\#($0.1)}"# }
+                .joined(separator: "\n").utf8
+        ).write(to: batch)
         let batched = try b1cache(["enqueue", "--batch", batch.path])
         #expect(batched.result.status == 0, "\(batched.result.errorOutput)")
         #expect(batched.trace.problems(replacingFilesMatching: Self.writeFile, atLeast: 4) == [])
@@ -71,7 +75,8 @@ import Testing
         #expect(flush.result.status == 3, "\(flush.result.errorOutput)")
         let trace = flush.trace
         #expect(trace.problems(replacingFilesMatching: Self.failedFile) == [])
-        let name = try #require(trace.renames(into: Self.failedFile).first?.destination.map { ($0 as NSString).lastPathComponent })
+        let name = try #require(
+            trace.renames(into: Self.failedFile).first?.destination.map { ($0 as NSString).lastPathComponent })
         let moved = try #require(trace.firstIndex("fsync-dir", "failed"))
         let removed = try #require(trace.firstIndex("unlink", "queue/" + NSRegularExpression.escapedPattern(for: name)))
         #expect(moved < removed)
@@ -90,7 +95,8 @@ import Testing
         cache = folder.path("fresh")
         let sync = try b1cache(["sync", "--no-flush"])
         #expect(sync.result.status == 0, "\(sync.result.errorOutput)")
-        #expect(sync.trace.problems(replacingFilesMatching: Self.envelope, atLeast: CollectionName.allCases.count) == [])
+        #expect(
+            sync.trace.problems(replacingFilesMatching: Self.envelope, atLeast: CollectionName.allCases.count) == [])
         #expect(sync.trace.problems(replacingFilesMatching: "manifest\\.json") == [])
     }
 
@@ -107,14 +113,16 @@ import Testing
 
     @Test func signOutExportsDurablyBeforeTheWipe() throws {
         let export = folder.path("exported/pending.jsonl")
-        try FileManager.default.createDirectory(at: export.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: export.deletingLastPathComponent(), withIntermediateDirectories: true)
         let signOut = try b1cache(["sign-out", "--export-pending", export.path])
         #expect(signOut.result.status == 0, "\(signOut.result.errorOutput)")
         let trace = signOut.trace
         let exportPattern = NSRegularExpression.escapedPattern(for: export.path)
         #expect(trace.problems(replacingFilesMatching: exportPattern) == [])
         // The export is durable before the cache is renamed aside for the wipe, and the rename is made durable.
-        let exported = try #require(trace.calls.first { $0.name == "fsync-dir" && $0.path == export.deletingLastPathComponent().path })
+        let exported = try #require(
+            trace.calls.first { $0.name == "fsync-dir" && $0.path == export.deletingLastPathComponent().path })
         let wipe = try #require(trace.calls.first { $0.name == "rename" && $0.path == cache.path })
         #expect(exported.index < wipe.index)
         #expect(trace.calls[wipe.index...].contains { $0.name == "fsync-dir" && $0.path == folder.url.path })
@@ -122,7 +130,8 @@ import Testing
 
     @Test func backupFsyncsEveryFileAndFolderBeforeRenamingTheWholeCopyIntoPlace() throws {
         let destination = folder.path("backups/copy")
-        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
         let backup = try b1cache(["backup", destination.path])
         #expect(backup.result.status == 0, "\(backup.result.errorOutput)")
         let calls = backup.trace.calls
@@ -134,11 +143,16 @@ import Testing
         for file in created {
             let synced = before.last { $0.name == "fsync" && $0.path == file.path }
             let written = before.last { $0.name == "write" && $0.path == file.path }
-            #expect(synced != nil && (written?.index ?? 0) < (synced?.index ?? 0), "\(file) not fsynced after its writes")
+            #expect(
+                synced != nil && (written?.index ?? 0) < (synced?.index ?? 0), "\(file) not fsynced after its writes")
             let folder = SystemCallTrace.parent(file.path)
-            #expect(before.contains { $0.name == "fsync-dir" && $0.path == folder && $0.index > file.index },
-                    "\(file): its folder not fsynced before the copy was renamed into place")
+            #expect(
+                before.contains { $0.name == "fsync-dir" && $0.path == folder && $0.index > file.index },
+                "\(file): its folder not fsynced before the copy was renamed into place")
         }
-        #expect(calls[rename.index...].contains { $0.name == "fsync-dir" && $0.path == destination.deletingLastPathComponent().path })
+        #expect(
+            calls[rename.index...].contains {
+                $0.name == "fsync-dir" && $0.path == destination.deletingLastPathComponent().path
+            })
     }
 }

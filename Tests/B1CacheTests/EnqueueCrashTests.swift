@@ -20,8 +20,10 @@ import Testing
         }
         runConcurrently(4) { process in
             for payload in payloads[process] {
-                let result = try? CommandRunner.b1cache(["enqueue", "missed-billing.apply", "--payload", payload,
-                                                         "--cache-dir", cachePath])
+                let result = try? CommandRunner.b1cache([
+                    "enqueue", "missed-billing.apply", "--payload", payload,
+                    "--cache-dir", cachePath,
+                ])
                 if result?.status != 0 { failures.set((failures.value ?? []) + [result?.errorOutput ?? "did not run"]) }
             }
         }
@@ -32,7 +34,9 @@ import Testing
         #expect(tagged.count == 100)
         #expect(Set(writes.compactMap(\.write?.id)).count == writes.count)
         for process in 0..<4 {
-            let tags = tagged.compactMap { $0.payload["mapping"]?["note"]?.stringValue }.filter { $0.hasPrefix("p\(process)-") }
+            let tags = tagged.compactMap { $0.payload["mapping"]?["note"]?.stringValue }.filter {
+                $0.hasPrefix("p\(process)-")
+            }
             #expect(tags == tags.sorted() && tags.count == 25, "process \(process): \(tags)")
         }
     }
@@ -63,12 +67,16 @@ import Testing
             for listed in try queue.list(.pending) {
                 #expect(listed.write != nil, "round \(round): \(listed.problem?.description ?? "")")
             }
-            let staging = (try? FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("queue/.tmp").path)) ?? []
+            let staging =
+                (try? FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("queue/.tmp").path))
+                ?? []
             orphansSeen += staging.count
             if round % 25 == 0 {
                 // The next run sweeps the orphans; then verify finds nothing wrong.
-                let next = try CommandRunner.b1cache(["enqueue", "missed-billing.apply", "--payload", applyPayload(tag: "next", item: 200),
-                                                      "--cache-dir", cache.path])
+                let next = try CommandRunner.b1cache([
+                    "enqueue", "missed-billing.apply", "--payload", applyPayload(tag: "next", item: 200),
+                    "--cache-dir", cache.path,
+                ])
                 #expect(next.status == 0, "\(next.errorOutput)")
                 let verify = try CommandRunner.b1cache(["verify", "--cache-dir", cache.path])
                 #expect(verify.status == 0, "round \(round): \(verify.output)")
@@ -76,7 +84,9 @@ import Testing
                 for entry in try queue.pendingEntries() { try FileManager.default.removeItem(at: entry.url) }
             }
         }
-        Stress.record("crash/enqueue", "\(rounds) SIGKILLs of enqueue --batch (\(completed) finished first), \(orphansSeen) staging "
-                      + "orphans seen, every queue file whole after each, verify clean at \(checks) checkpoints")
+        Stress.record(
+            "crash/enqueue",
+            "\(rounds) SIGKILLs of enqueue --batch (\(completed) finished first), \(orphansSeen) staging "
+                + "orphans seen, every queue file whole after each, verify clean at \(checks) checkpoints")
     }
 }

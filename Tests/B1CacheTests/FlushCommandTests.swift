@@ -13,7 +13,8 @@ import Testing
     }
 
     func b1cache(_ arguments: [String], token: String = "b1-dev-token") throws -> CommandResult {
-        try CommandRunner.b1cache(arguments + ["--cache-dir", cache.path], environment: server.environment(token: token))
+        try CommandRunner.b1cache(
+            arguments + ["--cache-dir", cache.path], environment: server.environment(token: token))
     }
 
     func pendingIds() throws -> [String] { try queue.readablePending().map(\.id) }
@@ -29,7 +30,8 @@ import Testing
         let item = try JSONParser.parse(try b1cache(["show", "missed-billing", "--id", Sample.snoozedByQueue]).output)
         #expect(item["status"] == "snoozed")
         for id in Sample.appliedByQueue {
-            #expect(try JSONParser.parse(try b1cache(["show", "missed-billing", "--id", id]).output)["status"] == "applied")
+            #expect(
+                try JSONParser.parse(try b1cache(["show", "missed-billing", "--id", id]).output)["status"] == "applied")
         }
         let log = try b1cache(["log", "--json"])
         #expect(log.lines.count == 3)
@@ -85,8 +87,9 @@ import Testing
 
     @Test func aServerThatIsDownGivesExit4AndLosesNothing() throws {
         let before = try snapshot()
-        let result = try CommandRunner.b1cache(["flush", "--cache-dir", cache.path],
-                                               environment: ["B1_SERVER_URL": "http://127.0.0.1:9", "B1_TOKEN": "b1-dev-token"])
+        let result = try CommandRunner.b1cache(
+            ["flush", "--cache-dir", cache.path],
+            environment: ["B1_SERVER_URL": "http://127.0.0.1:9", "B1_TOKEN": "b1-dev-token"])
         #expect(result.status == 4)
         #expect(result.errorOutput.contains("offline"))
         #expect(try snapshot() == before)

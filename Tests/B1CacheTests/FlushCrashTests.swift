@@ -49,8 +49,9 @@ import Testing
     func itemsWhoseWriteLeftTheQueueButNotTheServersStateInTheCache(_ ids: [String]) throws -> [String] {
         let pending = try Stress.queuedIds(cache).pending
         func byId(_ items: [JSONValue]) -> [String: String] {
-            Dictionary(items.compactMap { item in item["id"]?.stringValue.map { ($0, JSONWriter.compactString(item)) } },
-                       uniquingKeysWith: { first, _ in first })
+            Dictionary(
+                items.compactMap { item in item["id"]?.stringValue.map { ($0, JSONWriter.compactString(item)) } },
+                uniquingKeysWith: { first, _ in first })
         }
         let cached = byId(try CacheStore(paths: CachePaths(root: cache)).envelope(for: .missedBilling)?.items ?? [])
         let served = byId(try server.items("missed-billing"))
@@ -71,19 +72,24 @@ import Testing
             process.waitForExit()
             if process.terminationReason == .uncaughtSignal { killedMidway += 1 }
             #expect(try Stress.unparsable(cache).isEmpty)
-            #expect(try itemsWhoseWriteLeftTheQueueButNotTheServersStateInTheCache(Array(ids.prefix(rounds * 10))) == [])
+            #expect(
+                try itemsWhoseWriteLeftTheQueueButNotTheServersStateInTheCache(Array(ids.prefix(rounds * 10))) == [])
         }
         try server.admin("admin/faults", [:])
         // --wait: a flusher killed between its mkdir of the lock and its owner.json leaves a lock that counts as
         // fresh for the grace period (SPEC §6); on a loaded machine (slow fsyncs) the kill lands there often.
-        let last = try CommandRunner.b1cache(["flush", "--ignore-backoff", "--wait", "--cache-dir", cache.path],
-                                             environment: server.environment())
+        let last = try CommandRunner.b1cache(
+            ["flush", "--ignore-backoff", "--wait", "--cache-dir", cache.path],
+            environment: server.environment())
         #expect(last.status == 0, "\(last.output)\(last.errorOutput)")
         let applied = try server.appliedCounts()
         for id in ids { #expect(applied[id] == 1, "\(id) applied \(applied[id] ?? 0) times") }
         #expect(try queue.pendingEntries().isEmpty)
-        Stress.record("crash/flush", "\(rounds) SIGKILLs (\(killedMidway) mid-flush) over \(ids.count) writes under 40 ms latency; "
-                      + "\(ids.filter { applied[$0] == 1 }.count) applied exactly once, \(ids.filter { applied[$0] != 1 }.count) problems")
+        Stress.record(
+            "crash/flush",
+            "\(rounds) SIGKILLs (\(killedMidway) mid-flush) over \(ids.count) writes under 40 ms latency; "
+                + "\(ids.filter { applied[$0] == 1 }.count) applied exactly once, \(ids.filter { applied[$0] != 1 }.count) problems"
+        )
     }
 
     @Test func fourFlushersAtOnceApplyEachWriteExactlyOnceAndEachExits0Or6() throws {
@@ -91,8 +97,10 @@ import Testing
         try server.admin("admin/faults", ["latencyMs": 20])
         let processes = try (0..<4).map { _ in try flushProcess(["--batch-size", "20"]) }
         for process in processes { process.waitForExit() }
-        #expect(processes.allSatisfy { [0, 6].contains($0.terminationStatus) }, "\(processes.map(\.terminationStatus))")
-        let last = try CommandRunner.b1cache(["flush", "--ignore-backoff", "--wait", "--cache-dir", cache.path], environment: server.environment())
+        #expect(
+            processes.allSatisfy { [0, 6].contains($0.terminationStatus) }, "\(processes.map(\.terminationStatus))")
+        let last = try CommandRunner.b1cache(
+            ["flush", "--ignore-backoff", "--wait", "--cache-dir", cache.path], environment: server.environment())
         #expect(last.status == 0)
         let applied = try server.appliedCounts()
         for id in ids { #expect(applied[id] == 1) }
@@ -104,7 +112,9 @@ import Testing
         try FileManager.default.removeItem(at: cache.appendingPathComponent("failed"))
         try server.admin("admin/faults", ["latencyMs": 300])
         let victim = try flushProcess()
-        while !FileManager.default.fileExists(atPath: cache.appendingPathComponent("flush.lock/owner.json").path) { usleep(5000) }
+        while !FileManager.default.fileExists(atPath: cache.appendingPathComponent("flush.lock/owner.json").path) {
+            usleep(5000)
+        }
         kill(victim.processIdentifier, SIGKILL)
         victim.waitForExit()
         #expect(FileManager.default.fileExists(atPath: cache.appendingPathComponent("flush.lock").path))
@@ -113,9 +123,13 @@ import Testing
         let processes = try (0..<16).map { _ in try flushProcess(["--wait"], log: log) }
         for process in processes { process.waitForExit() }
         #expect(processes.allSatisfy { $0.terminationStatus == 0 }, "\(processes.map(\.terminationStatus))")
-        let marks = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ")[0] }
+        let marks = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map {
+            $0.split(separator: " ")[0]
+        }
         #expect(marks.count == 32)
-        for (index, mark) in marks.enumerated() { #expect(mark == (index % 2 == 0 ? "acquire" : "release"), "\(marks)") }
+        for (index, mark) in marks.enumerated() {
+            #expect(mark == (index % 2 == 0 ? "acquire" : "release"), "\(marks)")
+        }
         #expect(!FileManager.default.fileExists(atPath: cache.appendingPathComponent("flush.lock").path))
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// `flush --dry-run` prints the real flush's own plan: what it lists is exactly what the next flush sends.
-@Suite(.timeLimit(.minutes(2))) final class FlushPlanTests {
+@Suite(.perTestTimeLimit) final class FlushPlanTests {
     let folder = TemporaryFolder()
     let server: ReferenceServer
     lazy var cache: URL = (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache")
@@ -13,7 +13,8 @@ import Testing
     }
 
     func b1cache(_ arguments: [String]) throws -> CommandResult {
-        try CommandRunner.b1cache(arguments + ["--cache-dir", cache.path], environment: server.environment(), timeout: 60)
+        try CommandRunner.b1cache(
+            arguments + ["--cache-dir", cache.path], environment: server.environment(), timeout: 60)
     }
 
     /// How many requests carried each write id so far.
@@ -38,7 +39,9 @@ import Testing
         _ = try b1cache(["flush"] + arguments)
         let after = try server.admin("admin/ledger")["writes"]?.arrayValue ?? []
         return after.compactMap { write in
-            guard let id = write["id"]?.stringValue, (write["received"]?.intValue ?? 0) > (before[id] ?? 0) else { return nil }
+            guard let id = write["id"]?.stringValue, (write["received"]?.intValue ?? 0) > (before[id] ?? 0) else {
+                return nil
+            }
             return id
         }
     }

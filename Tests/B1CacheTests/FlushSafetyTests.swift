@@ -15,8 +15,9 @@ import Testing
     }
 
     func b1cache(_ arguments: [String], fileSizeLimit: Int? = nil) throws -> CommandResult {
-        try CommandRunner.b1cache(arguments + ["--cache-dir", cache.path], environment: server.environment(),
-                                  fileSizeLimit: fileSizeLimit)
+        try CommandRunner.b1cache(
+            arguments + ["--cache-dir", cache.path], environment: server.environment(),
+            fileSizeLimit: fileSizeLimit)
     }
 
     func pendingIds() throws -> [String] { try queue.readablePending().map(\.id) }
@@ -88,7 +89,8 @@ import Testing
         #expect(try pendingIds().isEmpty)
         #expect(try server.appliedCounts().values.sorted() == [1, 1, 1])
         let cached = try #require(try CacheStore(paths: CachePaths(root: cache)).envelope(for: .missedBilling))
-        #expect(Set(cached.items.map(JSONWriter.compactString))
+        #expect(
+            Set(cached.items.map(JSONWriter.compactString))
                 == Set(try server.items("missed-billing").map(JSONWriter.compactString)))
     }
 }

@@ -6,9 +6,10 @@ import Testing
 /// The flush logic alone, on a closure `Transport` (no server, no process): order, the backoff hold, batch
 /// splitting, a rejection in mid-batch, 401 and a broken answer. The end-to-end suites cover the same with the
 /// reference server and the binary.
-@Suite(.timeLimit(.minutes(1))) final class FlusherTests {
+@Suite(.perTestTimeLimit) final class FlusherTests {
     let folder = TemporaryFolder()
-    lazy var paths = CachePaths(root: (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache"))
+    lazy var paths = CachePaths(
+        root: (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache"))
     lazy var queue = WriteQueue(paths: paths)
 
     /// What the fake server answers for one write: applied, rejected (409), or a transient failure (503).
@@ -22,7 +23,10 @@ import Testing
         let sessionStatus: Int
         let brokenBatches: Bool
 
-        init(sessionStatus: Int = 200, brokenBatches: Bool = false, answer: @escaping @Sendable (String) -> Answer = { _ in .apply }) {
+        init(
+            sessionStatus: Int = 200, brokenBatches: Bool = false,
+            answer: @escaping @Sendable (String) -> Answer = { _ in .apply }
+        ) {
             self.answer = answer
             self.sessionStatus = sessionStatus
             self.brokenBatches = brokenBatches
@@ -34,13 +38,17 @@ import Testing
 
         func handle(_ request: HTTPRequest) throws -> HTTPResponse {
             if request.path == "/v1/session" {
-                let body = #"{"orgId":"org_7f3k2m9q","userId":"usr_4h8d1x","email":"dana.whitfield@northwind-msp.co.nz"}"#
+                let body =
+                    #"{"orgId":"org_7f3k2m9q","userId":"usr_4h8d1x","email":"dana.whitfield@northwind-msp.co.nz"}"#
                 return HTTPResponse(status: sessionStatus, body: Data(body.utf8))
             }
             let body = try JSONParser.parse(request.body ?? Data())
             // One write goes to POST /v1/writes, more to the batch endpoint (SPEC §10); both are answered alike here.
             let single = request.path == "/v1/writes"
-            let ids = single ? [body["id"]?.stringValue ?? ""] : (body["writes"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
+            let ids =
+                single
+                ? [body["id"]?.stringValue ?? ""]
+                : (body["writes"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
             batches.withLock { $0.append(ids) }
             if brokenBatches { return HTTPResponse(status: 200, body: Data("<html>".utf8)) }
             var results: [JSONValue] = []
@@ -51,19 +59,28 @@ import Testing
                     continue
                 }
                 switch answer(id) {
-                case .apply: results.append(["id": .string(id), "status": "applied", "collection": "missed-billing", "entities": []])
+                case .apply:
+                    results.append([
+                        "id": .string(id), "status": "applied", "collection": "missed-billing", "entities": [],
+                    ])
                 case .reject:
-                    results.append(["id": .string(id), "status": "rejected",
-                                    "error": ["code": "conflict", "message": "no longer a draft", "httpStatus": 409]])
+                    results.append([
+                        "id": .string(id), "status": "rejected",
+                        "error": ["code": "conflict", "message": "no longer a draft", "httpStatus": 409],
+                    ])
                 case .fail:
-                    results.append(["id": .string(id), "status": "failed",
-                                    "error": ["code": "unavailable", "message": "later", "httpStatus": 503, "retryAfter": 60]])
+                    results.append([
+                        "id": .string(id), "status": "failed",
+                        "error": ["code": "unavailable", "message": "later", "httpStatus": 503, "retryAfter": 60],
+                    ])
                     stopped = true
                 }
             }
             if single, let result = results.first {
                 switch result["status"]?.stringValue {
-                case "rejected": return HTTPResponse(status: 409, body: Data(JSONWriter.compactString(["error": result["error"] ?? .null]).utf8))
+                case "rejected":
+                    return HTTPResponse(
+                        status: 409, body: Data(JSONWriter.compactString(["error": result["error"] ?? .null]).utf8))
                 case "failed": return HTTPResponse(status: 503, headers: ["retry-after": "60"])
                 default: return HTTPResponse(status: 200, body: Data(JSONWriter.compactString(result).utf8))
                 }
@@ -76,8 +93,10 @@ import Testing
     func fiveWrites() throws -> [String] {
         let enqueuer = Enqueuer(paths: paths)
         for item in ["mb_cx13tw6c2p", "mb_6300ys2s9e"] {
-            _ = try enqueuer.enqueue(WriteRequest(kind: "missed-billing.action",
-                                                  payload: ["itemId": .string(item), "action": "mark-reviewed"]))
+            _ = try enqueuer.enqueue(
+                WriteRequest(
+                    kind: "missed-billing.action",
+                    payload: ["itemId": .string(item), "action": "mark-reviewed"]))
         }
         return try queue.readablePending().map(\.id)
     }
@@ -85,7 +104,8 @@ import Testing
     func flush(_ server: FakeServer, batchSize: Int = 100, ignoreBackoff: Bool = true) async throws -> FlushReport {
         var options = FlushOptions(ignoreBackoff: ignoreBackoff)
         options.batchSize = batchSize
-        return try await Flusher(paths: paths, client: ServerClient(transport: server.transport), options: options).run()
+        return try await Flusher(paths: paths, client: ServerClient(transport: server.transport), options: options)
+            .run()
     }
 
     @Test func writesGoInQueueOrderSplitIntoBatches() async throws {
@@ -105,7 +125,10 @@ import Testing
         let report = try await flush(server)
         #expect(report.movedToFailed == [rejected])
         #expect(report.applied == ids.filter { $0 != rejected })
-        #expect(try queue.list(.failed).compactMap(\.write).contains { $0.id == rejected && $0.lastError?.contains("409") == true })
+        #expect(
+            try queue.list(.failed).compactMap(\.write).contains {
+                $0.id == rejected && $0.lastError?.contains("409") == true
+            })
     }
 
     @Test func aTransientFailureStopsTheFlushAndHoldsBackEveryLaterWrite() async throws {
@@ -152,6 +175,8 @@ import Testing
         options.batchSize = 1
         let cut = FlushPlan(listed, options: options)
         #expect(cut.heldBack == nil)
-        #expect(cut.batches.map { $0.map(\.id) } == [[listed[0].write?.id], [listed[1].write?.id]].map { $0.compactMap { $0 } })
+        #expect(
+            cut.batches.map { $0.map(\.id) }
+                == [[listed[0].write?.id], [listed[1].write?.id]].map { $0.compactMap { $0 } })
     }
 }

@@ -45,10 +45,12 @@ import Testing
         let canonical = "20261122T092011.123456Z-000001-0b9f6c1e.json"
         let name = try #require(WriteFileName(fileName: canonical))
         #expect(name.fileName == canonical)
-        for other in ["00261122T092011.123456Z-01-0bf.json",   // a short sequence (found by the fuzzer)
-                      "20261122T092011.123456Z-+00001-0b9f6c1e.json", "+0261122T092011.123456Z-000001-x.json",
-                      "20261322T092011.123456Z-000001-x.json", "20260231T092011.123456Z-000001-x.json",
-                      "20261122T246011.123456Z-000001-x.json", "00001122T092011.123456Z-000001-x.json"] {
+        for other in [
+            "00261122T092011.123456Z-01-0bf.json",  // a short sequence (found by the fuzzer)
+            "20261122T092011.123456Z-+00001-0b9f6c1e.json", "+0261122T092011.123456Z-000001-x.json",
+            "20261322T092011.123456Z-000001-x.json", "20260231T092011.123456Z-000001-x.json",
+            "20261122T246011.123456Z-000001-x.json", "00001122T092011.123456Z-000001-x.json",
+        ] {
             #expect(WriteFileName(fileName: other) == nil, "\(other)")
         }
     }
@@ -65,12 +67,14 @@ import Testing
         #expect {
             try Envelope.decode(envelope.dropFirst(), path: "/x/settings.json")
         } throws: { error in
-            "\(error)".contains("'revision' should be a whole number from 0 to 9007199254740991, "
-                + "found a number (9223372036854775807)")
+            "\(error)".contains(
+                "'revision' should be a whole number from 0 to 9007199254740991, "
+                    + "found a number (9223372036854775807)")
         }
         let write = try Data(contentsOf: regressions.appendingPathComponent("write-attempts-int64-max"))
         #expect(throws: StoreError.self) { try PendingWrite.decode(write.dropFirst(), path: "/x/w.json") }
-        let negative = #"{"format":"b1cache.manifest","schemaVersion":1,"#
+        let negative =
+            #"{"format":"b1cache.manifest","schemaVersion":1,"#
             + #""collections":{"invoices":{"revision":-1,"count":0,"bytes":0}}}"#
         #expect(throws: StoreError.self) { try Manifest.decode(Data(negative.utf8), path: "/x/manifest.json") }
     }

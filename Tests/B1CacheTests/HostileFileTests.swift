@@ -260,8 +260,9 @@ import Testing
         case .lockOwner, .lockFile: sample = SampleFiles.owner
         case .history: sample = SampleFiles.history
         case .queueFolder:
-            try FileManager.default.moveItem(at: cache.appendingPathComponent("queue"),
-                                             to: outside.appendingPathComponent("queue"))
+            try FileManager.default.moveItem(
+                at: cache.appendingPathComponent("queue"),
+                to: outside.appendingPathComponent("queue"))
             return outside
         }
         try sample.data.write(to: outside.appendingPathComponent("secret.json"))
@@ -272,8 +273,9 @@ import Testing
         let url = cache.appendingPathComponent(hostile.relativePath)
         let files = FileManager.default
         if case .lockOwner = hostile.place {
-            try files.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: false,
-                                      attributes: [.posixPermissions: 0o700])
+            try files.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: false,
+                attributes: [.posixPermissions: 0o700])
         }
         if exists(url) { try files.removeItem(at: url) }
         switch hostile.content {
@@ -287,8 +289,9 @@ import Testing
         case .pipe:
             #expect(mkfifo(url.path, 0o600) == 0)
         case .folder:
-            try files.createDirectory(at: url, withIntermediateDirectories: false,
-                                      attributes: [.posixPermissions: 0o700])
+            try files.createDirectory(
+                at: url, withIntermediateDirectories: false,
+                attributes: [.posixPermissions: 0o700])
         }
         if try type(of: url) == .typeRegular {
             // The mode b1cache gives its files, so verify has nothing else to say.

@@ -29,8 +29,9 @@ import Testing
     func b1cache(_ arguments: [String]) throws -> MeasuredResult {
         runs += 1
         let online = ["flush", "sync"].contains(arguments.first ?? "")
-        return try CommandRunner.b1cacheMeasured(arguments + ["--cache-dir", cache.path] + (online ? ["--timeout", "1s"] : []),
-                                                 environment: server.environment(), report: folder.path("run\(runs).txt"))
+        return try CommandRunner.b1cacheMeasured(
+            arguments + ["--cache-dir", cache.path] + (online ? ["--timeout", "1s"] : []),
+            environment: server.environment(), report: folder.path("run\(runs).txt"))
     }
 
     func misbehave(_ faults: JSONValue) throws { try server.admin("admin/faults", faults) }
@@ -57,7 +58,8 @@ import Testing
             case .invalidJSON: return ["invalidJson": true, "path": path]
             case .lastResultMissing: return ["omitResults": 1, "path": path]
             case .hugeDeclaredBody: return ["hugeBody": 1_000_000_000, "hugeBodyRate": 125, "path": path]
-            case .hugeChunkedBody: return ["hugeBody": 1_000_000_000, "hugeBodyRate": 125, "hugeBodyChunked": true, "path": path]
+            case .hugeChunkedBody:
+                return ["hugeBody": 1_000_000_000, "hugeBodyRate": 125, "hugeBodyChunked": true, "path": path]
             case .stallMidBody: return ["stallAfterBytes": 10, "path": path]
             case .closeMidBody: return ["closeAfterBytes": 10, "path": path]
             }
@@ -91,14 +93,19 @@ import Testing
         #expect(!flush.hung)
         #expect(flush.status == 3, "\(flush.output)\(flush.errorOutput)")
         let stopped = ids[answer.acknowledged]
-        #expect(flush.errorOutput.contains("b1cache: error: the flush stopped at write \(stopped)"), "\(flush.errorOutput)")
+        #expect(
+            flush.errorOutput.contains("b1cache: error: the flush stopped at write \(stopped)"), "\(flush.errorOutput)")
         #expect(flush.errorOutput.contains(answer.error), "\(flush.errorOutput)")
-        #expect(flush.peakKilobytes > 0 && flush.peakKilobytes < Self.memoryBoundKilobytes, "peak \(flush.peakKilobytes) KB")
+        #expect(
+            flush.peakKilobytes > 0 && flush.peakKilobytes < Self.memoryBoundKilobytes, "peak \(flush.peakKilobytes) KB"
+        )
         // The server applied every write (only its answer was bad), but a file goes only for its own acknowledgement.
         #expect(try pendingIds() == Array(ids.dropFirst(answer.acknowledged)))
         let queueAfter = try queueFiles()
         for id in ids.dropFirst(answer.acknowledged + 1) {  // behind the one that stopped the flush: not even attempted
-            for (name, data) in queueBefore where name.contains(id) { #expect(queueAfter[name] == data, "untouched: \(name)") }
+            for (name, data) in queueBefore where name.contains(id) {
+                #expect(queueAfter[name] == data, "untouched: \(name)")
+            }
         }
         if answer.acknowledged == 0 { #expect(try cachedData() == dataBefore) }
         let stoppedWrite = try #require(try WriteQueue(paths: paths).readablePending().first)
@@ -119,7 +126,9 @@ import Testing
         try #require(ids.count == 3)
         let third = try #require(try queueFiles().first { $0.key.contains(ids[2]) })
         // A batch of the first two; the answer also "acknowledges" the third (queued, never sent) and an unknown id.
-        try misbehave(["extraResultIds": [.string(ids[2]), "00000000-0000-4000-8000-000000000000"], "path": "/v1/writes:batch"])
+        try misbehave([
+            "extraResultIds": [.string(ids[2]), "00000000-0000-4000-8000-000000000000"], "path": "/v1/writes:batch",
+        ])
         let batch = try b1cache(["flush", "--max", "2", "--batch-size", "2"])
         #expect(batch.status == 3, "\(batch.output)\(batch.errorOutput)")
         #expect(try pendingIds() == [ids[2]])
@@ -149,12 +158,18 @@ import Testing
 
         static let all: [ReadAnswer] = [
             ReadAnswer(name: "invalid JSON", faults: ["invalidJson": true], exitCode: 1, error: "not JSON"),
-            ReadAnswer(name: "1 GB declared", faults: ["hugeBody": 1_000_000_000, "hugeBodyRate": 125], exitCode: 1,
-                       error: "larger than 64 MB"),
-            ReadAnswer(name: "1 GB chunked", faults: ["hugeBody": 1_000_000_000, "hugeBodyRate": 125, "hugeBodyChunked": true],
-                       exitCode: 1, error: "larger than 64 MB"),
-            ReadAnswer(name: "stall mid-body", faults: ["stallAfterBytes": 10], exitCode: 4, error: "nothing arrived for 1 s"),
-            ReadAnswer(name: "close mid-body", faults: ["closeAfterBytes": 10], exitCode: 4, error: "the server did not answer"),
+            ReadAnswer(
+                name: "1 GB declared", faults: ["hugeBody": 1_000_000_000, "hugeBodyRate": 125], exitCode: 1,
+                error: "larger than 64 MB"),
+            ReadAnswer(
+                name: "1 GB chunked",
+                faults: ["hugeBody": 1_000_000_000, "hugeBodyRate": 125, "hugeBodyChunked": true],
+                exitCode: 1, error: "larger than 64 MB"),
+            ReadAnswer(
+                name: "stall mid-body", faults: ["stallAfterBytes": 10], exitCode: 4, error: "nothing arrived for 1 s"),
+            ReadAnswer(
+                name: "close mid-body", faults: ["closeAfterBytes": 10], exitCode: 4, error: "the server did not answer"
+            ),
         ]
     }
 
@@ -168,9 +183,12 @@ import Testing
             let result = try b1cache(command)
             #expect(!result.hung)
             #expect(result.status == answer.exitCode, "\(command): \(result.output)\(result.errorOutput)")
-            #expect(result.errorOutput.hasPrefix("b1cache: error: ") && result.errorOutput.contains(answer.error),
-                    "\(command): \(result.errorOutput)")
-            #expect(result.peakKilobytes > 0 && result.peakKilobytes < Self.memoryBoundKilobytes, "peak \(result.peakKilobytes) KB")
+            #expect(
+                result.errorOutput.hasPrefix("b1cache: error: ") && result.errorOutput.contains(answer.error),
+                "\(command): \(result.errorOutput)")
+            #expect(
+                result.peakKilobytes > 0 && result.peakKilobytes < Self.memoryBoundKilobytes,
+                "peak \(result.peakKilobytes) KB")
             #expect(try snapshotFiles(under: cache) == before, "\(command) changed the cache")
         }
         #expect(try server.appliedCounts().isEmpty)
@@ -189,7 +207,9 @@ import Testing
         #expect(result.status == answer.exitCode, "\(result.output)\(result.errorOutput)")
         #expect(result.errorOutput.contains("b1cache: error: invoices was not synced: "), "\(result.errorOutput)")
         #expect(result.errorOutput.contains(answer.error), "\(result.errorOutput)")
-        #expect(result.peakKilobytes > 0 && result.peakKilobytes < Self.memoryBoundKilobytes, "peak \(result.peakKilobytes) KB")
+        #expect(
+            result.peakKilobytes > 0 && result.peakKilobytes < Self.memoryBoundKilobytes,
+            "peak \(result.peakKilobytes) KB")
         #expect(try Data(contentsOf: paths.envelope(for: .invoices)) == invoices)
         let manifest = try CacheStore(paths: paths).manifest()
         #expect(manifest.collections[.invoices] == manifestBefore.collections[.invoices])

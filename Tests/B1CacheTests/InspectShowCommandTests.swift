@@ -112,7 +112,8 @@ import Testing
     }
 
     @Test func pathFollowsTheEnvironment() throws {
-        let result = try CommandRunner.b1cache(["path"], environment: ["B1CACHE_DIR": "/srv/b1", "XDG_CACHE_HOME": "/x"])
+        let result = try CommandRunner.b1cache(
+            ["path"], environment: ["B1CACHE_DIR": "/srv/b1", "XDG_CACHE_HOME": "/x"])
         #expect(result.output == "/srv/b1\n")
         let xdg = try CommandRunner.b1cache(["path"], environment: ["XDG_CACHE_HOME": "/x"])
         #expect(xdg.output == "/x/billingone\n")

@@ -9,16 +9,19 @@ import Testing
     let folder = TemporaryFolder()
 
     func make(_ arguments: [String]) throws -> CommandResult {
-        try CommandRunner.run(URL(fileURLWithPath: "/usr/bin/env"),
-                              ["make", "-C", Repository.root.path, "--no-print-directory"] + arguments,
-                              environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"],
-                              timeout: 420)
+        try CommandRunner.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["make", "-C", Repository.root.path, "--no-print-directory"] + arguments,
+            environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"],
+            timeout: 420)
     }
 
     var installed: [String] {
-        ["bin/b1cache", "share/man/man1/b1cache.1", "share/bash-completion/completions/b1cache",
-         "share/zsh/site-functions/_b1cache", "share/fish/vendor_completions.d/b1cache.fish",
-         "lib/systemd/user/b1cache-watch.service"]
+        [
+            "bin/b1cache", "share/man/man1/b1cache.1", "share/bash-completion/completions/b1cache",
+            "share/zsh/site-functions/_b1cache", "share/fish/vendor_completions.d/b1cache.fish",
+            "lib/systemd/user/b1cache-watch.service",
+        ]
     }
 
     @Test func installIsSelfContainedAndUninstallRemovesExactlyWhatItInstalled() throws {
@@ -29,16 +32,18 @@ import Testing
         for file in installed {
             #expect(FileManager.default.fileExists(atPath: prefix.appendingPathComponent(file).path), "\(file)")
         }
-        let unit = try String(contentsOf: prefix.appendingPathComponent("lib/systemd/user/b1cache-watch.service"),
-                              encoding: .utf8)
+        let unit = try String(
+            contentsOf: prefix.appendingPathComponent("lib/systemd/user/b1cache-watch.service"),
+            encoding: .utf8)
         #expect(unit.contains("ExecStart=/usr/local/bin/b1cache watch --token-file %h/.config/billingone/token"))
         let binary = prefix.appendingPathComponent("bin/b1cache")
         #if os(Linux)
-        let libraries = try CommandRunner.run(URL(fileURLWithPath: "/usr/bin/ldd"), [binary.path])
-        #expect(libraries.status == 0, "\(libraries.errorOutput)")
-        #expect(!libraries.output.contains("swift") && !libraries.output.contains("libFoundation")
-                && !libraries.output.contains("libdispatch"), "\(libraries.output)")
-        #expect(try CommandRunner.run(binary, ["--version"]).output.contains("static"))
+            let libraries = try CommandRunner.run(URL(fileURLWithPath: "/usr/bin/ldd"), [binary.path])
+            #expect(libraries.status == 0, "\(libraries.errorOutput)")
+            #expect(
+                !libraries.output.contains("swift") && !libraries.output.contains("libFoundation")
+                    && !libraries.output.contains("libdispatch"), "\(libraries.output)")
+            #expect(try CommandRunner.run(binary, ["--version"]).output.contains("static"))
         #endif
         // It runs with nothing but the system's paths: no toolchain folder, no library path.
         let cache = try Repository.copySampleCache(to: folder.path("cache"))
@@ -52,9 +57,12 @@ import Testing
 
         let uninstall = try make(["uninstall", "DESTDIR=\(destination.path)", "PREFIX=/usr/local"])
         #expect(uninstall.status == 0, "\(uninstall.errorOutput)")
-        let left = FileManager.default.enumerator(atPath: destination.path)?.allObjects.compactMap { $0 as? String }
-            .filter { !((try? FileManager.default.attributesOfItem(atPath: destination.appendingPathComponent($0).path)[.type]
-                         as? FileAttributeType) == .typeDirectory) } ?? []
+        let left =
+            FileManager.default.enumerator(atPath: destination.path)?.allObjects.compactMap { $0 as? String }
+            .filter {
+                !((try? FileManager.default.attributesOfItem(atPath: destination.appendingPathComponent($0).path)[.type]
+                    as? FileAttributeType) == .typeDirectory)
+            } ?? []
         #expect(left.isEmpty, "left after uninstall: \(left)")
     }
 
@@ -62,14 +70,16 @@ import Testing
         let page = folder.path("b1cache.1")
         try Data(try CommandRunner.b1cache(["man"]).output.utf8).write(to: page)
         guard FileManager.default.fileExists(atPath: "/usr/bin/groff") else {
-            print("InstallTests: groff is not installed (scripts/install-test-tools.sh installs groff-base where it "
-                  + "can); the man page was not rendered (skipped)")
+            print(
+                "InstallTests: groff is not installed (scripts/install-test-tools.sh installs groff-base where it "
+                    + "can); the man page was not rendered (skipped)")
             return
         }
         let check = try CommandRunner.run(URL(fileURLWithPath: "/usr/bin/groff"), ["-man", "-ww", "-z", page.path])
         #expect(check.status == 0)
         #expect(check.errorOutput.isEmpty, "\(check.errorOutput)")
-        let text = try CommandRunner.run(URL(fileURLWithPath: "/usr/bin/groff"), ["-man", "-Tascii", "-P-bou", page.path])
+        let text = try CommandRunner.run(
+            URL(fileURLWithPath: "/usr/bin/groff"), ["-man", "-Tascii", "-P-bou", page.path])
         for command in ["inspect", "flush", "verify", "completions", "EXIT STATUS", "B1_TOKEN"] {
             #expect(text.output.contains(command), "\(command) missing from the page")
         }
@@ -80,11 +90,13 @@ import Testing
         let script = folder.path("b1cache.bash")
         try Data(try CommandRunner.b1cache(["completions", "bash"]).output.utf8).write(to: script)
         let quoted = words.map { "'\($0)'" }.joined(separator: " ")
-        let program = "source '\(script.path)'; COMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); _b1cache; "
+        let program =
+            "source '\(script.path)'; COMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); _b1cache; "
             + "printf '%s\\n' \"${COMPREPLY[@]}\""
         let path = CommandRunner.binary.deletingLastPathComponent().path + ":/usr/bin:/bin"
-        let result = try CommandRunner.run(URL(fileURLWithPath: "/bin/bash"), ["-c", program],
-                                           environment: ["PATH": path, "B1CACHE_DIR": cache.path])
+        let result = try CommandRunner.run(
+            URL(fileURLWithPath: "/bin/bash"), ["-c", program],
+            environment: ["PATH": path, "B1CACHE_DIR": cache.path])
         #expect(result.status == 0, "\(result.errorOutput)")
         return result.lines
     }

@@ -16,16 +16,21 @@ import Testing
         server = try ReferenceServer(database: folder.path("server.db"), devToken: token)
     }
 
-    func b1cache(_ arguments: [String], root: URL? = nil, umask: String? = nil,
-                 environment extra: [String: String] = [:]) throws -> CommandResult {
+    func b1cache(
+        _ arguments: [String], root: URL? = nil, umask: String? = nil,
+        environment extra: [String: String] = [:]
+    ) throws -> CommandResult {
         let online = ["flush", "sync"].contains(arguments.first ?? "")
         var environment = server.environment(token: token)
         environment.merge(extra) { $1 }
-        return try CommandRunner.b1cache(arguments + ["--cache-dir", (root ?? cache).path] + (online ? ["--timeout", "5s"] : []),
-                                         environment: environment, umask: umask)
+        return try CommandRunner.b1cache(
+            arguments + ["--cache-dir", (root ?? cache).path] + (online ? ["--timeout", "5s"] : []),
+            environment: environment, umask: umask)
     }
 
-    func pendingIds(_ root: URL) throws -> [String] { try WriteQueue(paths: CachePaths(root: root)).readablePending().map(\.id) }
+    func pendingIds(_ root: URL) throws -> [String] {
+        try WriteQueue(paths: CachePaths(root: root)).readablePending().map(\.id)
+    }
 
     // MARK: The token
 
@@ -46,7 +51,8 @@ import Testing
         #expect(first.status == 0, "\(first.output)\(first.errorOutput)")
 
         // The sweep has something to look at: the rejection reached the history and failed/, without the token.
-        let failed = try #require(try WriteQueue(paths: CachePaths(root: cache)).list(.failed).compactMap(\.write).first { $0.id == ids[1] })
+        let failed = try #require(
+            try WriteQueue(paths: CachePaths(root: cache)).list(.failed).compactMap(\.write).first { $0.id == ids[1] })
         #expect(failed.lastError?.contains("[token removed]") == true, "\(failed.lastError ?? "no lastError")")
         let history = try String(decoding: Data(contentsOf: CachePaths(root: cache).history), as: UTF8.self)
         #expect(history.contains(ids[1]) && history.contains("[token removed]"))
@@ -84,14 +90,26 @@ import Testing
             let enqueue = ["enqueue", "missed-billing.action", "--payload", payload]
             switch self {
             case .root:
-                return [["inspect"], ["show", "invoices"], ["queue"], ["queue", "show", id], ["drop", id], ["retry", "--all"],
-                        enqueue, ["log"], ["flush"], ["sync"], ["sign-out", "--force"]]
+                return [
+                    ["inspect"], ["show", "invoices"], ["queue"], ["queue", "show", id], ["drop", id],
+                    ["retry", "--all"],
+                    enqueue, ["log"], ["flush"], ["sync"], ["sign-out", "--force"],
+                ]
             case .queue:
-                return [["inspect"], ["queue"], ["queue", "show", id], ["drop", id], ["show", "missed-billing", "--with-pending"],
-                        enqueue, ["flush"], ["sync"], ["sign-out", "--force"]]
+                return [
+                    ["inspect"], ["queue"], ["queue", "show", id], ["drop", id],
+                    ["show", "missed-billing", "--with-pending"],
+                    enqueue, ["flush"], ["sync"], ["sign-out", "--force"],
+                ]
             case .queueStaging: return [enqueue, ["flush"], ["sync"]]
-            case .collections: return [["show", "invoices"], ["show", "missed-billing", "--with-pending"], enqueue, ["flush"], ["sync"]]
-            case .failed: return [["inspect"], ["queue", "--failed"], ["drop", failedId], ["retry", "--all"], ["flush"], ["sync"]]
+            case .collections:
+                return [
+                    ["show", "invoices"], ["show", "missed-billing", "--with-pending"], enqueue, ["flush"], ["sync"],
+                ]
+            case .failed:
+                return [
+                    ["inspect"], ["queue", "--failed"], ["drop", failedId], ["retry", "--all"], ["flush"], ["sync"],
+                ]
             // (sign-out --force wipes past a planted lock link by design: HostileFileTests checks it.)
             case .lockFolder, .lockOwner: return [["flush"], ["sync"]]
             }
@@ -108,10 +126,12 @@ import Testing
             _ = try Repository.copySampleCache(to: cache)
         }
         let id = try #require(try pendingIds(place == .root ? outside : cache).first)
-        let failedId = try #require(try WriteQueue(paths: CachePaths(root: place == .root ? outside : cache)).list(.failed)
-            .compactMap(\.write).first?.id)
-        let item = try #require(try CacheStore(paths: CachePaths(root: place == .root ? outside : cache)).envelope(for: .missedBilling)?
-            .items.first { $0["status"]?.stringValue == "open" }?["id"]?.stringValue)
+        let failedId = try #require(
+            try WriteQueue(paths: CachePaths(root: place == .root ? outside : cache)).list(.failed)
+                .compactMap(\.write).first?.id)
+        let item = try #require(
+            try CacheStore(paths: CachePaths(root: place == .root ? outside : cache)).envelope(for: .missedBilling)?
+                .items.first { $0["status"]?.stringValue == "open" }?["id"]?.stringValue)
         let link = place.link(in: paths)
         switch place {
         case .root:
@@ -125,7 +145,9 @@ import Testing
             // A decoy that reads as the lock of a live process (this test's own), so following it would matter.
             try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: false)
             try LockOwner.current(command: "decoy").encoded().write(to: outside.appendingPathComponent("owner.json"))
-            if place == .lockOwner { try FileManager.default.createDirectory(at: paths.lock, withIntermediateDirectories: false) }
+            if place == .lockOwner {
+                try FileManager.default.createDirectory(at: paths.lock, withIntermediateDirectories: false)
+            }
         }
         let target = place == .lockOwner ? outside.appendingPathComponent("owner.json") : outside
         try FileManager.default.createSymbolicLink(at: link, withDestinationURL: target)
@@ -136,9 +158,11 @@ import Testing
         for command in place.commands(pending: id, failed: failedId, enqueue: payload) {
             let result = try b1cache(command)
             #expect(result.status != 0, "\(command) went through the link: \(result.output)")
-            #expect(result.errorOutput.hasPrefix("b1cache: error: ") && result.errorOutput.contains("symbolic link"),
-                    "\(command): \(result.errorOutput)")
-            #expect(!result.errorOutput.contains("another b1cache process"), "\(command): a planted lock is not a process")
+            #expect(
+                result.errorOutput.hasPrefix("b1cache: error: ") && result.errorOutput.contains("symbolic link"),
+                "\(command): \(result.errorOutput)")
+            #expect(
+                !result.errorOutput.contains("another b1cache process"), "\(command): a planted lock is not a process")
         }
         #expect(try snapshotFiles(under: outside) == behind, "something behind the link changed")
         #expect(try FileManager.default.contentsOfDirectory(atPath: outside.path).sorted() == names)
@@ -153,7 +177,8 @@ import Testing
         #expect(!isSymbolicLink(link), "the repair left the link in place")
         #expect(try snapshotFiles(under: outside) == behind, "the repair changed what the link pointed to")
         // A lock folder whose owner.json was moved away counts as just created for its grace period (10 s).
-        let after = try b1cache(place == .failed ? ["queue", "--failed"] : place == .lockOwner ? ["flush", "--wait"] : ["flush"])
+        let after = try b1cache(
+            place == .failed ? ["queue", "--failed"] : place == .lockOwner ? ["flush", "--wait"] : ["flush"])
         #expect(after.status == 0, "after the repair: \(after.output)\(after.errorOutput)")
     }
 
@@ -164,8 +189,9 @@ import Testing
 
     // MARK: Another user's folder
 
-    @Test(.enabled(if: getuid() == 0, "only root can give a folder to another user"),
-          arguments: ["root", "queue", "collections"])
+    @Test(
+        .enabled(if: getuid() == 0, "only root can give a folder to another user"),
+        arguments: ["root", "queue", "collections"])
     func aFolderOwnedByAnotherUserIsRefused(_ which: String) throws {
         _ = try Repository.copySampleCache(to: cache)
         let paths = CachePaths(root: cache)
@@ -174,17 +200,26 @@ import Testing
         #expect(chown(foreign.path, 65534, 65534) == 0)
         let before = try snapshotFiles(under: cache)
         // The commands that use that folder.
-        let commands: [[String]] = switch which {
-        case "queue": [["flush"], ["sync"], ["inspect"], ["queue"], ["drop", id], ["retry", "--all"],
-                       ["show", "missed-billing", "--with-pending"]]
-        case "collections": [["flush"], ["sync"], ["show", "invoices"]]
-        default: [["flush"], ["sync"], ["inspect"], ["show", "invoices"], ["queue"], ["drop", id], ["retry", "--all"],
-                  ["log"], ["verify"], ["sign-out", "--force"]]
-        }
+        let commands: [[String]] =
+            switch which {
+            case "queue":
+                [
+                    ["flush"], ["sync"], ["inspect"], ["queue"], ["drop", id], ["retry", "--all"],
+                    ["show", "missed-billing", "--with-pending"],
+                ]
+            case "collections": [["flush"], ["sync"], ["show", "invoices"]]
+            default:
+                [
+                    ["flush"], ["sync"], ["inspect"], ["show", "invoices"], ["queue"], ["drop", id],
+                    ["retry", "--all"],
+                    ["log"], ["verify"], ["sign-out", "--force"],
+                ]
+            }
         for command in commands {
             let result = try b1cache(command)
             #expect(result.status != 0, "\(command) used a folder of uid 65534: \(result.output)")
-            #expect(result.errorOutput.contains("belongs to another user (uid 65534)"), "\(command): \(result.errorOutput)")
+            #expect(
+                result.errorOutput.contains("belongs to another user (uid 65534)"), "\(command): \(result.errorOutput)")
         }
         #expect(try snapshotFiles(under: cache) == before)
         #expect(try server.appliedCounts().isEmpty)
@@ -195,12 +230,14 @@ import Testing
     @Test func filesAre0600AndFoldersAre0700UnderUmask000() throws {
         let root = folder.path("fresh/cache")
         #expect(try b1cache(["sync"], root: root, umask: "000").status == 0)
-        let open = try #require(try CacheStore(paths: CachePaths(root: root)).envelope(for: .missedBilling)?.items
-            .compactMap { $0["status"]?.stringValue == "open" ? $0["id"]?.stringValue : nil })
+        let open = try #require(
+            try CacheStore(paths: CachePaths(root: root)).envelope(for: .missedBilling)?.items
+                .compactMap { $0["status"]?.stringValue == "open" ? $0["id"]?.stringValue : nil })
         try #require(open.count >= 2)
         for item in open.prefix(2) {
-            let result = try b1cache(["enqueue", "missed-billing.action", "--payload", "{\"itemId\":\"\(item)\",\"action\":\"ignore\"}"],
-                                     root: root, umask: "000")
+            let result = try b1cache(
+                ["enqueue", "missed-billing.action", "--payload", "{\"itemId\":\"\(item)\",\"action\":\"ignore\"}"],
+                root: root, umask: "000")
             #expect(result.status == 0, "\(result.errorOutput)")
         }
         let ids = try pendingIds(root)
@@ -212,8 +249,11 @@ import Testing
             let deadline = Date().addingTimeInterval(30)
             while Date() < deadline {
                 let owner = lock.appendingPathComponent("owner.json")
-                if let folderMode = try? FileManager.default.attributesOfItem(atPath: lock.path)[.posixPermissions] as? NSNumber,
-                   let ownerMode = try? FileManager.default.attributesOfItem(atPath: owner.path)[.posixPermissions] as? NSNumber {
+                if let folderMode = try? FileManager.default.attributesOfItem(atPath: lock.path)[.posixPermissions]
+                    as? NSNumber,
+                    let ownerMode = try? FileManager.default.attributesOfItem(atPath: owner.path)[.posixPermissions]
+                        as? NSNumber
+                {
                     seen.set(["flush.lock": folderMode.uint16Value, "flush.lock/owner.json": ownerMode.uint16Value])
                     return
                 }
@@ -235,9 +275,13 @@ import Testing
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
             let mode = (attributes[.posixPermissions] as? NSNumber)?.uint16Value ?? 0
             let isFolder = attributes[.type] as? FileAttributeType == .typeDirectory
-            #expect(mode == (isFolder ? 0o700 : 0o600), "\(relative.isEmpty ? "the root" : relative): \(String(mode, radix: 8))")
+            #expect(
+                mode == (isFolder ? 0o700 : 0o600),
+                "\(relative.isEmpty ? "the root" : relative): \(String(mode, radix: 8))")
             checked.insert(relative.split(separator: "/").first.map(String.init) ?? "")
         }
-        #expect(checked.isSuperset(of: ["", "manifest.json", "collections", "queue", "failed", "history.jsonl"]), "\(checked)")
+        #expect(
+            checked.isSuperset(of: ["", "manifest.json", "collections", "queue", "failed", "history.jsonl"]),
+            "\(checked)")
     }
 }

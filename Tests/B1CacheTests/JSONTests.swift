@@ -14,20 +14,20 @@ import Testing
         let text = #"{"z": [1, {"y": "é\n\"q\"", "x": []}], "a": {}, "m": null, "t": true}"#
         let value = try JSONParser.parse(text)
         let expected = """
-        {
-          "a": {},
-          "m": null,
-          "t": true,
-          "z": [
-            1,
             {
-              "x": [],
-              "y": "é\\n\\"q\\""
+              "a": {},
+              "m": null,
+              "t": true,
+              "z": [
+                1,
+                {
+                  "x": [],
+                  "y": "é\\n\\"q\\""
+                }
+              ]
             }
-          ]
-        }
 
-        """
+            """
         #expect(String(decoding: JSONWriter.prettyData(value), as: UTF8.self) == expected)
     }
 

@@ -29,12 +29,15 @@ import Testing
         if let ownerText { try DurableFile.write(Data(ownerText.utf8), to: paths.lockOwner) }
     }
 
-    private func owner(pid: Int32, startTime: String?, host: String? = nil, heartbeatAge: TimeInterval = 0,
-                       command: String = "flush") -> LockOwner {
+    private func owner(
+        pid: Int32, startTime: String?, host: String? = nil, heartbeatAge: TimeInterval = 0,
+        command: String = "flush"
+    ) -> LockOwner {
         let me = LockOwner.current(command: command)
-        return LockOwner(pid: pid, processStartTime: startTime, bootId: me.bootId, host: host ?? me.host,
-                         acquiredAt: Date(timeIntervalSinceNow: -heartbeatAge - 1),
-                         heartbeatAt: Date(timeIntervalSinceNow: -heartbeatAge), command: command)
+        return LockOwner(
+            pid: pid, processStartTime: startTime, bootId: me.bootId, host: host ?? me.host,
+            acquiredAt: Date(timeIntervalSinceNow: -heartbeatAge - 1),
+            heartbeatAt: Date(timeIntervalSinceNow: -heartbeatAge), command: command)
     }
 
     private func deadProcessID() throws -> Int32 {
@@ -184,8 +187,9 @@ import Testing
         let error = #expect(throws: LockError.self) { try lock().withLock(wait: false) {} }
         #expect(error?.description.contains("no owner recorded yet") == true)
 
-        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -60)],
-                                              ofItemAtPath: paths.lock.path)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSinceNow: -60)],
+            ofItemAtPath: paths.lock.path)
         #expect(try lock().status().stale)
         #expect(try CacheLock.staleDescription(paths: paths)?.contains("no readable owner.json") == true)
         try lock().withLock(wait: false) {}
@@ -247,8 +251,9 @@ import Testing
         }
 
         try plant(nil)
-        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -60)],
-                                              ofItemAtPath: paths.lock.path)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSinceNow: -60)],
+            ofItemAtPath: paths.lock.path)
         let ownerlessLook = try #require(try lock().observe())
         try FileManager.default.removeItem(at: paths.lock)
         try plant(nil)
@@ -276,14 +281,16 @@ import Testing
     // MARK: owner.json
 
     @Test func ownerRecordsRoundTripAndGarbageReadsAsNoOwner() throws {
-        let original = LockOwner(pid: 4242, processStartTime: "109463", bootId: "e760df10", host: "laptop",
-                                 acquiredAt: Date(timeIntervalSince1970: 1_790_000_000),
-                                 heartbeatAt: Date(timeIntervalSince1970: 1_790_000_030), command: "flush")
+        let original = LockOwner(
+            pid: 4242, processStartTime: "109463", bootId: "e760df10", host: "laptop",
+            acquiredAt: Date(timeIntervalSince1970: 1_790_000_000),
+            heartbeatAt: Date(timeIntervalSince1970: 1_790_000_030), command: "flush")
         #expect(LockOwner.decode(original.encoded()) == original)
         let text = String(decoding: original.encoded(), as: UTF8.self)
         #expect(text.contains("\"heartbeatAt\": \"2026-09-21T14:13:50.000Z\""))
 
-        let numeric = #"{"pid": 7, "processStartTime": 99, "bootId": null, "host": "h", "command": "sync","#
+        let numeric =
+            #"{"pid": 7, "processStartTime": 99, "bootId": null, "host": "h", "command": "sync","#
             + #" "acquiredAt": "2026-11-22T09:14:03Z", "heartbeatAt": "2026-11-22T09:14:03Z"}"#
         let decoded = try #require(LockOwner.decode(Data(numeric.utf8)))
         #expect(decoded.processStartTime == "99" && decoded.bootId == nil)

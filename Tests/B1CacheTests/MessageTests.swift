@@ -17,8 +17,10 @@ import Testing
     @Test func aMisspeltKindIsUnknownWithASuggestionNotOneThatNeedsAConnection() throws {
         let result = try b1cache(["enqueue", "missed-billing.actoin", "--payload", "{}"])
         #expect(result.status == 2)
-        #expect(result.errorOutput.hasPrefix("b1cache: error: unknown write kind 'missed-billing.actoin'; "
-                                             + "did you mean 'missed-billing.action'?"))
+        #expect(
+            result.errorOutput.hasPrefix(
+                "b1cache: error: unknown write kind 'missed-billing.actoin'; "
+                    + "did you mean 'missed-billing.action'?"))
         #expect(!result.errorOutput.contains("needs a connection"))
         let online = try b1cache(["enqueue", "invoice-run.generate", "--payload", "{}"])
         #expect(online.errorOutput.contains("'invoice-run.generate' needs a connection and cannot be queued offline"))
@@ -26,10 +28,13 @@ import Testing
 
     @Test func aTaxRateNoNumberHoldsIsOutOfRangeAsTyped() throws {
         for rate in ["1e400", "-1e400", "100.0000001"] {
-            let payload = #"{"invoiceId":"\#(Sample.draftInvoice)","lineId":"\#(Sample.draftInvoiceLine)","taxCode":"OUTPUT2","taxRate":\#(rate)}"#
+            let payload =
+                #"{"invoiceId":"\#(Sample.draftInvoice)","lineId":"\#(Sample.draftInvoiceLine)","taxCode":"OUTPUT2","taxRate":\#(rate)}"#
             let result = try b1cache(["enqueue", "generated-invoice.line-tax", "--payload", payload])
             #expect(result.status == 2)
-            #expect(result.errorOutput.contains("payload field 'taxRate' must be between 0 and 100, not \(rate)"), "\(result.errorOutput)")
+            #expect(
+                result.errorOutput.contains("payload field 'taxRate' must be between 0 and 100, not \(rate)"),
+                "\(result.errorOutput)")
             #expect(!result.errorOutput.contains("not a number"))
         }
     }
@@ -44,15 +49,19 @@ import Testing
         for command in [["queue", "show"], ["drop"], ["retry"]] {
             let ambiguous = try b1cache(command + ["abcdefgh"])
             #expect(ambiguous.status == 2)
-            #expect(ambiguous.errorOutput == "b1cache: error: 'abcdefgh' matches 2 writes; give more of the id\n"
+            #expect(
+                ambiguous.errorOutput == "b1cache: error: 'abcdefgh' matches 2 writes; give more of the id\n"
                     + "hint: list the ids with 'b1cache queue' (and 'b1cache queue --failed')\n", "\(command)")
             for short in ["e", "8", "8f14e45", ""] {
                 let refused = try b1cache(command + [short])
                 #expect(refused.status == 2, "\(command) '\(short)'")
-                #expect(!refused.errorOutput.contains("payload field") && !refused.errorOutput.contains("enqueue --help"))
+                #expect(
+                    !refused.errorOutput.contains("payload field") && !refused.errorOutput.contains("enqueue --help"))
                 if !short.isEmpty {
-                    #expect(refused.errorOutput.contains("'\(short)' is too short to name a write; give the whole id or at "
-                                                         + "least its first 8 characters"), "\(refused.errorOutput)")
+                    #expect(
+                        refused.errorOutput.contains(
+                            "'\(short)' is too short to name a write; give the whole id or at "
+                                + "least its first 8 characters"), "\(refused.errorOutput)")
                 }
             }
         }
@@ -87,17 +96,30 @@ import Testing
     }
 
     @Test func batchErrorsNamePhysicalLinesWithBlankLinesCounted() throws {
-        let good = #"{"kind":"missed-billing.action","payload":{"itemId":"\#(Sample.openItem)","action":"mark-reviewed"}}"#
+        let good =
+            #"{"kind":"missed-billing.action","payload":{"itemId":"\#(Sample.openItem)","action":"mark-reviewed"}}"#
         let cases: [([String], String)] = [
-            ([good, "", "   ", #"{"kind":"missed-billing.action","payload":{"itemId":"mb_nope","action":"ignore"}}"#],
-             "batch line 4: payload field 'itemId': no missed-billing item 'mb_nope'"),
+            (
+                [
+                    good, "", "   ",
+                    #"{"kind":"missed-billing.action","payload":{"itemId":"mb_nope","action":"ignore"}}"#,
+                ],
+                "batch line 4: payload field 'itemId': no missed-billing item 'mb_nope'"
+            ),
             (["", "", "{not json"], "batch line 3: not valid JSON"),
             (["", good, #"{"kind":"missed-billing.action"}"#], "batch line 3: needs a 'payload' object"),
             (["", "", #"{"kind":"frobnicate","payload":{}}"#], "batch line 3: unknown write kind 'frobnicate'"),
-            (["", #"{"id":"\#(Self.sampleWrite)","kind":"missed-billing.action","payload":{"itemId":"\#(Sample.openItem)","action":"ignore"}}"#],
-             "batch line 2: write \(Self.sampleWrite) is already queued"),
-            ([#"{"kind":"missed-billing.action","payload":{"itemId":42,"action":"ignore"}}"#],
-             "batch line 1: payload field 'itemId' must be a string"),
+            (
+                [
+                    "",
+                    #"{"id":"\#(Self.sampleWrite)","kind":"missed-billing.action","payload":{"itemId":"\#(Sample.openItem)","action":"ignore"}}"#,
+                ],
+                "batch line 2: write \(Self.sampleWrite) is already queued"
+            ),
+            (
+                [#"{"kind":"missed-billing.action","payload":{"itemId":42,"action":"ignore"}}"#],
+                "batch line 1: payload field 'itemId' must be a string"
+            ),
         ]
         let before = try snapshotFiles(under: cache)
         for (lines, message) in cases {
@@ -135,9 +157,11 @@ import Testing
     /// The README's queue one-liner, run as written by /bin/sh, on the sample queue and on an empty one.
     @Test func theReadmesQueueOneLinerWorksOnAnEmptyQueue() throws {
         let readme = try String(contentsOf: Repository.root.appendingPathComponent("README.md"), encoding: .utf8)
-        let line = try #require(readme.split(separator: "\n").first { $0.contains("queue/*.json") && $0.contains("jq -s") })
+        let line = try #require(
+            readme.split(separator: "\n").first { $0.contains("queue/*.json") && $0.contains("jq -s") })
         func run(_ root: URL) throws -> JSONValue {
-            let result = try CommandRunner.run(URL(fileURLWithPath: "/bin/sh"), ["-c", "cache='\(root.path)'; " + line])
+            let result = try CommandRunner.run(
+                URL(fileURLWithPath: "/bin/sh"), ["-c", "cache='\(root.path)'; " + line])
             #expect(result.status == 0, "\(line): \(result.errorOutput)")
             return try JSONParser.parse(result.output)
         }
@@ -145,7 +169,8 @@ import Testing
         #expect(sample.arrayValue?.compactMap { $0["id"]?.stringValue }.first == Self.sampleWrite)
         #expect(sample.arrayValue?.count == 3)
         let empty = folder.path("empty")
-        try FileManager.default.createDirectory(at: empty.appendingPathComponent("queue"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: empty.appendingPathComponent("queue"), withIntermediateDirectories: true)
         #expect(try run(empty) == .array([]))
         #expect(try run(folder.path("never-synced")) == .array([]))
     }

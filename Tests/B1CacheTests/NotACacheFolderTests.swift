@@ -4,7 +4,7 @@ import Testing
 
 /// SPEC §12: a command that deletes, replaces or repairs a folder acts only on a b1cache cache (or a missing or
 /// empty folder). `--cache-dir ~` or a mistyped `B1CACHE_DIR` must never cost a user their files.
-@Suite(.timeLimit(.minutes(2))) final class NotACacheFolderTests {
+@Suite(.perTestTimeLimit) final class NotACacheFolderTests {
     let folder = TemporaryFolder()
     lazy var home = folder.path("h")
 
@@ -41,13 +41,16 @@ import Testing
         let before = try state()
         #expect(before.count == 3)
         let backup = try Repository.copySampleCache(to: folder.path("backup"))
-        let attempts = [["sign-out"], ["sign-out", "--force"], ["restore", backup.path, "--force"], ["verify", "--repair"]]
+        let attempts = [
+            ["sign-out"], ["sign-out", "--force"], ["restore", backup.path, "--force"], ["verify", "--repair"],
+        ]
         for arguments in attempts {
             let result = try b1cache(arguments)
             #expect(result.status == 2, "\(arguments): \(result.status) \(result.errorOutput)")
             #expect(result.errorOutput.contains("is not a b1cache cache"), "\(arguments): \(result.errorOutput)")
-            #expect(result.errorOutput.contains("'Documents/'") && result.errorOutput.contains("'run.sh'"),
-                    "\(arguments): \(result.errorOutput)")
+            #expect(
+                result.errorOutput.contains("'Documents/'") && result.errorOutput.contains("'run.sh'"),
+                "\(arguments): \(result.errorOutput)")
             #expect(!result.killedBySignal)
             #expect(try state() == before, "\(arguments) changed the folder")
         }
@@ -93,7 +96,8 @@ import Testing
     @Test func aCopyMadeIntoAnExistingFolderIsNamedByVerifyAndRestore() throws {
         let existing = folder.path("existing")
         try FileManager.default.createDirectory(at: existing, withIntermediateDirectories: false)
-        _ = try Repository.copySampleCache(to: existing.appendingPathComponent("cache"))  // what `cp -a cache existing/` makes
+        // What `cp -a cache existing/` makes.
+        _ = try Repository.copySampleCache(to: existing.appendingPathComponent("cache"))
         let verify = try b1cache(["verify"], root: existing)
         #expect(verify.status == 8)
         #expect(verify.output.contains("\(existing.path)/cache/"))

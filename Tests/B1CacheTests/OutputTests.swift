@@ -10,20 +10,25 @@ import Testing
     lazy var cache: URL = (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache")
 
     /// `b1cache` through `/bin/sh` with `redirection` applied to it (`>&-`, `>/dev/full`).
-    func b1cache(_ arguments: [String], redirection: String, environment: [String: String] = [:]) throws -> CommandResult {
+    func b1cache(_ arguments: [String], redirection: String, environment: [String: String] = [:]) throws
+        -> CommandResult
+    {
         let quoted = ([CommandRunner.binary.path] + arguments + ["--cache-dir", cache.path])
             .map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-        return try CommandRunner.run(URL(fileURLWithPath: "/bin/sh"),
-                                     ["-c", "exec \(quoted.joined(separator: " ")) \(redirection)"], environment: environment)
+        return try CommandRunner.run(
+            URL(fileURLWithPath: "/bin/sh"),
+            ["-c", "exec \(quoted.joined(separator: " ")) \(redirection)"], environment: environment)
     }
 
     func expectCleanFailure(_ result: CommandResult, reason: String, _ what: String) {
         #expect(result.status == 1, "\(what): \(result.status) \(result.errorOutput)")
         #expect(!result.killedBySignal, "\(what)")
-        #expect(result.errorOutput.contains("b1cache: error: cannot write to standard output (\(reason))"),
-                "\(what): \(result.errorOutput)")
-        #expect(!result.errorOutput.contains("Fatal error") && !result.errorOutput.contains("Backtrac"),
-                "\(what): \(result.errorOutput)")
+        #expect(
+            result.errorOutput.contains("b1cache: error: cannot write to standard output (\(reason))"),
+            "\(what): \(result.errorOutput)")
+        #expect(
+            !result.errorOutput.contains("Fatal error") && !result.errorOutput.contains("Backtrac"),
+            "\(what): \(result.errorOutput)")
     }
 
     @Test func statusWithStdoutClosedExits1WithAMessageAndNoBacktrace() throws {
@@ -54,8 +59,9 @@ import Testing
         try output.fileHandleForWriting.close()
         let errors = String(decoding: errorOutput.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        let result = CommandResult(status: process.terminationStatus, output: "", errorOutput: errors,
-                                   killedBySignal: process.terminationReason == .uncaughtSignal)
+        let result = CommandResult(
+            status: process.terminationStatus, output: "", errorOutput: errors,
+            killedBySignal: process.terminationReason == .uncaughtSignal)
         expectCleanFailure(result, reason: "Broken pipe", "show | (closed)")
     }
 
@@ -87,8 +93,9 @@ import Testing
     /// terminal either (the runner's pipes are neither).
     @Test func flushAndSyncIntoAPipePrintOnlyTheResult() throws {
         let server = try ReferenceServer(database: folder.path("server.db"))
-        let flushed = try CommandRunner.b1cache(["flush", "--batch-size", "1", "--cache-dir", cache.path],
-                                                environment: server.environment())
+        let flushed = try CommandRunner.b1cache(
+            ["flush", "--batch-size", "1", "--cache-dir", cache.path],
+            environment: server.environment())
         #expect(flushed.status == 0, "\(flushed.errorOutput)")
         #expect(flushed.lines.count == 1 && flushed.output.hasPrefix("Flushed 3 writes"), "\(flushed.output)")
         #expect(flushed.errorOutput.isEmpty, "\(flushed.errorOutput)")
@@ -122,12 +129,17 @@ import Testing
             """
         let result = try CommandRunner.run(
             URL(fileURLWithPath: "/usr/bin/env"),
-            ["python3", "-c", script, CommandRunner.binary.path, "flush", "--batch-size", "1", "--cache-dir", cache.path],
+            [
+                "python3", "-c", script, CommandRunner.binary.path, "flush", "--batch-size", "1", "--cache-dir",
+                cache.path,
+            ],
             environment: server.environment())
         #expect(result.status == 0, "\(result.output)\(result.errorOutput)")
         let parts = result.output.components(separatedBy: "--- terminal ---\n")
         #expect(parts.count == 2)
-        #expect(parts.first?.hasPrefix("Flushed 3 writes") == true && parts.first?.contains("\r") == false, "\(result.output)")
+        #expect(
+            parts.first?.hasPrefix("Flushed 3 writes") == true && parts.first?.contains("\r") == false,
+            "\(result.output)")
         #expect(parts.last?.contains("3/3") == true, "the terminal shows the progress: \(parts.last ?? "")")
     }
 }

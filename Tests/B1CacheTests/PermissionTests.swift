@@ -10,8 +10,9 @@ import Testing
     static let nobody = "65534"
 
     static let canSwitchUser: Bool = {
-        let probe = try? CommandRunner.run(URL(fileURLWithPath: "/usr/bin/env"),
-                                           ["setpriv", "--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups", "true"])
+        let probe = try? CommandRunner.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["setpriv", "--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups", "true"])
         guard probe?.status == 0 else {
             Stress.record("permissions", "skipped: cannot run as another user here (setpriv needs root)")
             return false
@@ -19,9 +20,12 @@ import Testing
         // The copy the test runs lives in the temporary folder; a private TMPDIR would keep the other user out too.
         let folder = TemporaryFolder()
         let copy = binaryCopy(in: folder)
-        let run = try? CommandRunner.run(URL(fileURLWithPath: "/usr/bin/env"),
-                                         ["setpriv", "--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups",
-                                          copy.path, "--version"])
+        let run = try? CommandRunner.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "setpriv", "--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups",
+                copy.path, "--version",
+            ])
         guard run?.status == 0 else {
             Stress.record("permissions", "skipped: uid \(nobody) cannot run a copy of b1cache in \(folder.url.path)")
             return false
@@ -33,7 +37,8 @@ import Testing
     /// may sit where the other user cannot reach it (a clone in a `mktemp -d` folder is 0700, docs/RELIABILITY.md).
     static func binaryCopy(in folder: TemporaryFolder) -> URL {
         let copy = folder.path("bin/b1cache")
-        try? FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(
+            at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
         try? FileManager.default.copyItem(at: CommandRunner.binary, to: copy)
         for path in [folder.url.path, copy.deletingLastPathComponent().path, copy.path] {
             try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
@@ -47,7 +52,8 @@ import Testing
     func b1cacheAsNobody(_ arguments: [String], cache: URL, server: ReferenceServer) throws -> CommandResult {
         var environment = server.environment()
         environment["HOME"] = "/tmp"
-        let command = ["setpriv", "--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups", binary.path]
+        let command =
+            ["setpriv", "--reuid=\(Self.nobody)", "--regid=\(Self.nobody)", "--clear-groups", binary.path]
             + arguments + ["--cache-dir", cache.path]
         return try CommandRunner.run(URL(fileURLWithPath: "/usr/bin/env"), command, environment: environment)
     }
@@ -58,8 +64,10 @@ import Testing
         let home = folder.path(name)
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         let cache = try Repository.copySampleCache(to: home.appendingPathComponent("billingone"))
-        _ = try CommandRunner.run(URL(fileURLWithPath: "/bin/chown"), ["-R", "\(Self.nobody):\(Self.nobody)", home.path])
-        try FileManager.default.setAttributes([.posixPermissions: 0o500], ofItemAtPath: cache.appendingPathComponent(readOnly).path)
+        _ = try CommandRunner.run(
+            URL(fileURLWithPath: "/bin/chown"), ["-R", "\(Self.nobody):\(Self.nobody)", home.path])
+        try FileManager.default.setAttributes(
+            [.posixPermissions: 0o500], ofItemAtPath: cache.appendingPathComponent(readOnly).path)
         return cache
     }
 
@@ -83,9 +91,12 @@ import Testing
             let result = try b1cacheAsNobody(arguments, cache: cache, server: server)
             let what = "\(arguments[0]) with \(readOnly) read-only"
             #expect(result.status != 0, "\(what): \(result.output)")
-            #expect(result.errorOutput.contains("b1cache: error:") && result.errorOutput.contains("ermission denied"), "\(what): \(result.errorOutput)")
+            #expect(
+                result.errorOutput.contains("b1cache: error:") && result.errorOutput.contains("ermission denied"),
+                "\(what): \(result.errorOutput)")
             let expectedPath = named.isEmpty ? cache.path : cache.appendingPathComponent(named).path
-            #expect(result.errorOutput.contains(expectedPath), "\(what) should name \(expectedPath): \(result.errorOutput)")
+            #expect(
+                result.errorOutput.contains(expectedPath), "\(what) should name \(expectedPath): \(result.errorOutput)")
             // Nothing lost: every file still there with its bytes (a flush may have sent writes; they stay queued).
             let after = try snapshotFiles(under: cache)
             for (name, data) in before where !name.hasPrefix("history") && !name.hasPrefix("collections/") {
@@ -98,12 +109,16 @@ import Testing
             }
             #expect(after.keys.allSatisfy { !$0.contains(".b1tmp-") }, "\(what): \(after.keys.sorted())")
             // Writable again: the same command works for its owner.
-            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: cache.appendingPathComponent(readOnly).path)
+            try FileManager.default.setAttributes(
+                [.posixPermissions: 0o700], ofItemAtPath: cache.appendingPathComponent(readOnly).path)
             let retried = try b1cacheAsNobody(arguments, cache: cache, server: server)
             #expect(retried.status == 0, "\(what), made writable again: \(retried.output)\(retried.errorOutput)")
             checked.append("\(what) → exit \(result.status)")
         }
-        Stress.record("permissions", "as uid \(Self.nobody): \(checked.joined(separator: "; ")); each named the path, lost nothing, and worked once writable")
+        Stress.record(
+            "permissions",
+            "as uid \(Self.nobody): \(checked.joined(separator: "; ")); each named the path, lost nothing, and worked once writable"
+        )
     }
 
     /// A manifest without the records of pulls that brought nothing.

@@ -4,7 +4,7 @@ import Testing
 
 /// Every `jq` one-liner of the README runs as written, with bash, on a copy of SampleCache (the reference server
 /// behind the commands that need one), and again on a cache whose queue is empty.
-@Suite(.timeLimit(.minutes(3))) final class ReadmeTests {
+@Suite(.perTestTimeLimit) final class ReadmeTests {
     let folder = TemporaryFolder()
     let server: ReferenceServer
 
@@ -44,8 +44,9 @@ import Testing
         environment["HOME"] = home.path
         environment["PATH"] = binaries + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
         // `cache=$(b1cache path)` is the README's own first line of the block that reads the files.
-        return try CommandRunner.run(URL(fileURLWithPath: "/bin/bash"), ["-c", "cache=$(b1cache path)\n" + line],
-                                     environment: environment, timeout: 60)
+        return try CommandRunner.run(
+            URL(fileURLWithPath: "/bin/bash"), ["-c", "cache=$(b1cache path)\n" + line],
+            environment: environment, timeout: 60)
     }
 
     func expectAllRun(on cache: URL) throws {

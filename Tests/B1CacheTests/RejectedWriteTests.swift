@@ -4,7 +4,7 @@ import Testing
 
 /// A write the server rejects: the cache then shows the server's state, the flush says what to do, and a retry
 /// after the cause is fixed is applied — once, even when the first id had been applied after all.
-@Suite(.timeLimit(.minutes(3))) final class RejectedWriteTests {
+@Suite(.perTestTimeLimit) final class RejectedWriteTests {
     let folder = TemporaryFolder()
     let server: ReferenceServer
     lazy var cache: URL = (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache")
@@ -18,7 +18,8 @@ import Testing
     }
 
     func b1cache(_ arguments: [String]) throws -> CommandResult {
-        try CommandRunner.b1cache(arguments + ["--cache-dir", cache.path], environment: server.environment(), timeout: 60)
+        try CommandRunner.b1cache(
+            arguments + ["--cache-dir", cache.path], environment: server.environment(), timeout: 60)
     }
 
     func ledger(_ id: String) throws -> JSONValue? {
@@ -26,8 +27,12 @@ import Testing
     }
 
     func setInvoiceStatus(_ status: String) throws {
-        try server.admin("admin/mutate", ["collection": "generated-invoices",
-                                          "patch": [["id": .string(Self.invoice), "set": ["status": .string(status)]]]])
+        try server.admin(
+            "admin/mutate",
+            [
+                "collection": "generated-invoices",
+                "patch": [["id": .string(Self.invoice), "set": ["status": .string(status)]]],
+            ])
     }
 
     func cachedInvoice() throws -> JSONValue {
@@ -59,7 +64,8 @@ import Testing
         #expect(try ledger(id)?["status"] == "rejected")
         #expect(try ledger("\(id)-r1")?["applied"] == 1)
         #expect(try ledger("\(id)-r1")?["retryOf"] == [.string(id)])
-        let served = try #require(try server.items("generated-invoices").first { $0["id"]?.stringValue == Self.invoice })
+        let served = try #require(
+            try server.items("generated-invoices").first { $0["id"]?.stringValue == Self.invoice })
         let servedLine = served["lines"]?.arrayValue?.first { $0["id"]?.stringValue == Self.line }
         #expect(servedLine?["taxRate"] == 10)
         #expect(try cachedInvoice() == served)
@@ -73,8 +79,9 @@ import Testing
         try server.admin("admin/faults", ["dropAfterApply": 1, "path": "/v1/writes:batch"])
         #expect(try b1cache(["flush"]).status == 3)
         #expect(try ledger(write.id)?["applied"] == 1)
-        try FileManager.default.moveItem(at: first.entry.url,
-                                         to: cache.appendingPathComponent("failed/\(first.entry.fileName)"))
+        try FileManager.default.moveItem(
+            at: first.entry.url,
+            to: cache.appendingPathComponent("failed/\(first.entry.fileName)"))
         #expect(try b1cache(["retry", write.id]).status == 0)
         #expect(try b1cache(["flush"]).status == 0)
         #expect(try ledger(write.id)?["applied"] == 1)

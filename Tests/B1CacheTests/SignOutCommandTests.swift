@@ -43,8 +43,9 @@ import Testing
 
     @Test func exportPendingSavesEveryWriteThenWipes() throws {
         let export = folder.path("pending.jsonl")
-        let result = try CommandRunner.b1cache(["sign-out", "--export-pending", export.path, "--cache-dir", cache.path],
-                                               umask: "000")
+        let result = try CommandRunner.b1cache(
+            ["sign-out", "--export-pending", export.path, "--cache-dir", cache.path],
+            umask: "000")
         #expect(result.status == 0, "\(result.errorOutput)")
         let lines = try String(contentsOf: export, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 5)

@@ -20,7 +20,8 @@ import Testing
         let whole = try clock.measure {
             _ = try CommandRunner.b1cache(["sign-out", "--export-pending", export.path, "--cache-dir", cache.path])
         }
-        let window = UInt32(max(5_000, Double(whole.components.attoseconds) / 1e12 * 1.5 + Double(whole.components.seconds) * 1.5e6))
+        let window = UInt32(
+            max(5_000, Double(whole.components.attoseconds) / 1e12 * 1.5 + Double(whole.components.seconds) * 1.5e6))
         var generator = SystemRandomNumberGenerator()
         var untouched = 0, wiped = 0
         for round in 0..<rounds {
@@ -53,7 +54,9 @@ import Testing
                 for line in lines { #expect((try? JSONParser.parse(Data(line.utf8))) != nil) }
             }
         }
-        Stress.record("crash/sign-out", "\(rounds) SIGKILLs within \(window / 1000) ms: \(untouched) left the cache untouched, \(wiped) wiped it for readers; "
-                      + "each checked for a half-wiped cache, the previous account shown, and leftovers after the next run")
+        Stress.record(
+            "crash/sign-out",
+            "\(rounds) SIGKILLs within \(window / 1000) ms: \(untouched) left the cache untouched, \(wiped) wiped it for readers; "
+                + "each checked for a half-wiped cache, the previous account shown, and leftovers after the next run")
     }
 }

@@ -53,13 +53,18 @@ import Testing
     @Test func theJSONHasTheDocumentedFields() throws {
         let json = try statusJSON()
         let keys = Set(json.objectValue?.members.map(\.key) ?? [])
-        #expect(keys == ["root", "exists", "server", "online", "offlineReason", "pending", "failed", "oldestPendingAt",
-                         "lastSyncAllAt", "stale", "lock", "restoreInterrupted", "problem", "watcher"])
+        #expect(
+            keys == [
+                "root", "exists", "server", "online", "offlineReason", "pending", "failed", "oldestPendingAt",
+                "lastSyncAllAt", "stale", "lock", "restoreInterrupted", "problem", "watcher",
+            ])
         #expect(json["root"]?.stringValue == cache.path)
         #expect(json["exists"] == .bool(true))
         #expect(json["server"] == .null && json["online"] == .null)
         #expect(json["oldestPendingAt"] == "2026-11-21T18:24:09Z")
-        #expect(json["lastSyncAllAt"] == .string(try CommandRunner.jq(".lastSyncAllAt", cache.appendingPathComponent("manifest.json"))))
+        #expect(
+            json["lastSyncAllAt"]
+                == .string(try CommandRunner.jq(".lastSyncAllAt", cache.appendingPathComponent("manifest.json"))))
         #expect(json["lock"] == .object(["command": .null, "held": .bool(false), "stale": .bool(false)]))
         #expect(json["restoreInterrupted"] == .bool(false) && json["problem"] == .null)
     }
@@ -83,7 +88,9 @@ import Testing
     @Test(arguments: [("1h", 9), ("24h", nil), ("30d", nil), ("3650d", 2)] as [(String, Int?)])
     func staleCollectionsFollowTheRuleOfInspect(staleAfter: String, expected: Int?) throws {
         let json = try statusJSON(["--stale-after", staleAfter])
-        let inspect = try CommandRunner.b1cache(["inspect", "--json", "--stale-after", staleAfter, "--cache-dir", cache.path])
+        let inspect = try CommandRunner.b1cache([
+            "inspect", "--json", "--stale-after", staleAfter, "--cache-dir", cache.path,
+        ])
         #expect(inspect.status == 0, "\(inspect.errorOutput)")
         // Without every collection listed, an empty stale list on both sides would prove nothing.
         let collections = try #require(try JSONParser.parse(inspect.output)["collections"]?.arrayValue)
@@ -99,7 +106,8 @@ import Testing
         let result = try CommandRunner.b1cache(["status", "--cache-dir", missing.path])
         #expect(result.status == 0)
         #expect(result.output == "no server · nothing cached yet\n")
-        let json = try JSONParser.parse(try CommandRunner.b1cache(["status", "--json", "--cache-dir", missing.path]).output)
+        let json = try JSONParser.parse(
+            try CommandRunner.b1cache(["status", "--json", "--cache-dir", missing.path]).output)
         #expect(json["exists"] == .bool(false) && json["pending"]?.intValue == 0)
         #expect(!FileManager.default.fileExists(atPath: folder.path("fresh").path))
     }

@@ -13,8 +13,9 @@ import Testing
 
     @Test func replacingAnEnvelopeUpdatesItsManifestEntryInTheSameOperation() throws {
         let synced = Date(timeIntervalSince1970: 1_795_000_000)
-        let envelope = Envelope(collection: .invoices, syncedAt: synced, cursor: "c:9",
-                                items: [invoice("inv_1"), invoice("inv_2")])
+        let envelope = Envelope(
+            collection: .invoices, syncedAt: synced, cursor: "c:9",
+            items: [invoice("inv_1"), invoice("inv_2")])
         let written = try store.replaceEnvelope(envelope)
         #expect(written.revision == 1)
         let manifest = try store.manifest()
@@ -28,7 +29,8 @@ import Testing
     }
 
     @Test func unknownFieldsAndNumberLiteralsSurviveAReadModifyWrite() throws {
-        try store.replaceEnvelope(Envelope(collection: .invoices, items: [invoice("inv_1", extra: ["nested": [1, 2]])]))
+        try store.replaceEnvelope(
+            Envelope(collection: .invoices, items: [invoice("inv_1", extra: ["nested": [1, 2]])]))
         var text = try String(contentsOf: paths.envelope(for: .invoices), encoding: .utf8)
         text = text.replacingOccurrences(of: "\"items\"", with: "\"serverHint\": {\"b\": 1.50},\n  \"items\"")
         try Data(text.utf8).write(to: paths.envelope(for: .invoices))
@@ -79,7 +81,8 @@ import Testing
     @Test func aNewerSchemaIsRefusedWithUpgradeAdvice() throws {
         try store.replaceEnvelope(Envelope(collection: .clients, items: []))
         let url = paths.envelope(for: .clients)
-        let text = try String(contentsOf: url, encoding: .utf8).replacingOccurrences(of: "\"schemaVersion\": 1", with: "\"schemaVersion\": 2")
+        let text = try String(contentsOf: url, encoding: .utf8).replacingOccurrences(
+            of: "\"schemaVersion\": 1", with: "\"schemaVersion\": 2")
         try Data(text.utf8).write(to: url)
         do {
             _ = try store.envelope(for: .clients)
@@ -94,10 +97,12 @@ import Testing
         try FileManager.default.createDirectory(at: paths.collections, withIntermediateDirectories: true)
         let url = paths.envelope(for: .clients)
         func write(_ items: String) throws {
-            try Data("""
-            {"format":"b1cache.envelope","schemaVersion":1,"collection":"clients","revision":1,"syncedAt":null,
-             "cursor":null,"complete":true,"items":\(items)}
-            """.utf8).write(to: url)
+            try Data(
+                """
+                {"format":"b1cache.envelope","schemaVersion":1,"collection":"clients","revision":1,"syncedAt":null,
+                 "cursor":null,"complete":true,"items":\(items)}
+                """.utf8
+            ).write(to: url)
         }
         try write(#"[{"id":"a"},{"id":"a"}]"#)
         #expect(throws: StoreError.self) { try store.envelope(for: .clients) }
@@ -169,7 +174,8 @@ import Testing
 
     @Test func writeFileNamesSortInCreationOrderAndParseBack() throws {
         let base = Date(timeIntervalSince1970: 1_795_000_000.123456)
-        let names = (0..<3).map { WriteFileName(createdAt: base, sequence: $0, id: "id\($0)") }
+        let names =
+            (0..<3).map { WriteFileName(createdAt: base, sequence: $0, id: "id\($0)") }
             + [WriteFileName(createdAt: base.addingTimeInterval(0.000002), sequence: 0, id: "a")]
         #expect(names.map(\.fileName) == names.map(\.fileName).sorted())
         let parsed = try #require(WriteFileName(fileName: names[1].fileName))

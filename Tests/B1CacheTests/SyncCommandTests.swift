@@ -13,7 +13,9 @@ import Testing
         server = try ReferenceServer(database: folder.path("server.db"))
     }
 
-    func b1cache(_ arguments: [String], token: String = "b1-dev-token", server url: String? = nil) throws -> CommandResult {
+    func b1cache(_ arguments: [String], token: String = "b1-dev-token", server url: String? = nil) throws
+        -> CommandResult
+    {
         var environment = server.environment(token: token)
         if let url { environment["B1_SERVER_URL"] = url }
         return try CommandRunner.b1cache(arguments + ["--cache-dir", cache.path], environment: environment)
@@ -42,11 +44,14 @@ import Testing
             #expect(manifest.collections[collection]?.count == cached.items.count)
             #expect(cached.complete == collection.isComplete)
             #expect(cached.cursor?.hasPrefix("c:") == true)
-            #expect(!manifest.isStale(collection), "\(collection) synced at \(String(describing: cached.syncedAt)), Sync All \(lastSyncAll)")
+            #expect(
+                !manifest.isStale(collection),
+                "\(collection) synced at \(String(describing: cached.syncedAt)), Sync All \(lastSyncAll)")
         }
         #expect(try b1cache(["verify"]).status == 0)
         for (name, data) in try snapshotFiles(under: cache) {
-            #expect(!String(decoding: data, as: UTF8.self).contains("b1-dev-token"), "the token was written into \(name)")
+            #expect(
+                !String(decoding: data, as: UTF8.self).contains("b1-dev-token"), "the token was written into \(name)")
         }
     }
 
@@ -57,8 +62,12 @@ import Testing
         let changed = try #require(before.items[3]["id"]?.stringValue)
         let deleted = try #require(before.items[5]["id"]?.stringValue)
         let added: JSONValue = ["id": "ct_newfromweb01", "status": "draft", "lines": .array([])]
-        try server.admin("admin/mutate", ["collection": "contracts", "patch": [["id": .string(changed), "set": ["status": "expired"]]],
-                                          "delete": [.string(deleted)], "upsert": [added]])
+        try server.admin(
+            "admin/mutate",
+            [
+                "collection": "contracts", "patch": [["id": .string(changed), "set": ["status": "expired"]]],
+                "delete": [.string(deleted)], "upsert": [added],
+            ])
         let result = try b1cache(["sync", "--json"])
         #expect(result.status == 0, "\(result.output)\(result.errorOutput)")
         let report = try JSONParser.parse(result.output)
@@ -77,7 +86,8 @@ import Testing
         expected[changed] = afterTexts[changed]
         expected["ct_newfromweb01"] = afterTexts["ct_newfromweb01"]
         #expect(afterTexts == expected)  // every other item byte for byte as it was
-        #expect(after.items.map { $0["id"]?.stringValue } .prefix(3) == before.items.map { $0["id"]?.stringValue }.prefix(3))
+        #expect(
+            after.items.map { $0["id"]?.stringValue }.prefix(3) == before.items.map { $0["id"]?.stringValue }.prefix(3))
         // The other collections' items did not change (their files are rewritten with a new revision and time).
         for (name, data) in otherFiles where name != "contracts.json" {
             let collection = try #require(CollectionName(rawValue: String(name.dropLast(5))))
@@ -108,7 +118,9 @@ import Testing
         try CacheStore(paths: CachePaths(root: cache)).replaceEnvelope(invoices)
         let result = try b1cache(["sync", "invoices", "--json"])
         #expect(result.status == 0, "\(result.output)\(result.errorOutput)")
-        #expect(try JSONParser.parse(result.output)["collections"]?.arrayValue?.first?["mode"] == "full-after-expired-cursor")
+        #expect(
+            try JSONParser.parse(result.output)["collections"]?.arrayValue?.first?["mode"]
+                == "full-after-expired-cursor")
         #expect(itemTexts(try envelope(.invoices).items) == itemTexts(try server.items("invoices")))
         #expect(try envelope(.invoices).cursor != "c:99999999")
     }
@@ -118,7 +130,9 @@ import Testing
         let before = try snapshotFiles(under: cache)
         let result = try b1cache(["sync"], token: "b1-other-token")
         #expect(result.status == 5)
-        #expect(result.errorOutput.contains("dana.whitfield@northwind-msp.co.nz") && result.errorOutput.contains("sign-out"))
+        #expect(
+            result.errorOutput.contains("dana.whitfield@northwind-msp.co.nz") && result.errorOutput.contains("sign-out")
+        )
         #expect(try snapshotFiles(under: cache) == before)
     }
 
@@ -130,7 +144,17 @@ import Testing
         #expect(try snapshotFiles(under: cache) == before)
 
         let lastSyncAll = try CacheStore(paths: CachePaths(root: cache)).manifest().lastSyncAllAt
-        try server.admin("admin/mutate", ["collection": "invoices", "patch": [["id": .string(try #require(envelope(.invoices).items[0]["id"]?.stringValue)), "set": ["status": "PAID"]]]])
+        try server.admin(
+            "admin/mutate",
+            [
+                "collection": "invoices",
+                "patch": [
+                    [
+                        "id": .string(try #require(envelope(.invoices).items[0]["id"]?.stringValue)),
+                        "set": ["status": "PAID"],
+                    ]
+                ],
+            ])
         try server.admin("admin/faults", ["status": 503, "count": 1, "path": "/v1/collections/invoices"])
         let partial = try b1cache(["sync"])
         #expect(partial.status == 1)

@@ -34,9 +34,15 @@ import Testing
             let queued = try b1cache(["enqueue", "--batch", batch.path, "--json"])
             #expect(queued.status == 0, "\(queued.errorOutput)")
             enqueued += try queued.lines.compactMap { try JSONParser.parse($0)["id"]?.stringValue }
-            try server.admin("admin/mutate", ["collection": "clients", "upsert": [["id": .string("cl_round\(round)"), "name": .string("Round \(round) Ltd")]],
-                                              "delete": round > 0 ? [.string("cl_round\(round - 1)")] : []])
-            let process = try Stress.start(["sync", "--page-size", "5", "--cache-dir", cache.path], environment: server.environment())
+            try server.admin(
+                "admin/mutate",
+                [
+                    "collection": "clients",
+                    "upsert": [["id": .string("cl_round\(round)"), "name": .string("Round \(round) Ltd")]],
+                    "delete": round > 0 ? [.string("cl_round\(round - 1)")] : [],
+                ])
+            let process = try Stress.start(
+                ["sync", "--page-size", "5", "--cache-dir", cache.path], environment: server.environment())
             usleep(UInt32.random(in: 10_000...400_000, using: &generator))
             kill(process.processIdentifier, SIGKILL)
             process.waitForExit()
@@ -46,7 +52,9 @@ import Testing
             let queuedNow = try Stress.queuedIds(cache)
             for id in enqueued {
                 #expect((applied[id] ?? 0) <= 1, "\(id) applied \(applied[id] ?? 0) times")
-                #expect(applied[id] == 1 || queuedNow.pending.contains(id), "round \(round): \(id) neither applied nor queued")
+                #expect(
+                    applied[id] == 1 || queuedNow.pending.contains(id),
+                    "round \(round): \(id) neither applied nor queued")
             }
         }
         try server.admin("admin/faults", [:])
@@ -57,13 +65,18 @@ import Testing
         #expect(try Stress.queuedIds(cache).pending.isEmpty)
         for collection in CollectionName.allCases {
             let cached = try #require(try CacheStore(paths: CachePaths(root: cache)).envelope(for: collection))
-            #expect(Set(cached.items.map(JSONWriter.compactString)) == Set(try server.items(collection.rawValue).map(JSONWriter.compactString)),
-                    "\(collection) differs from the server after the last sync")
+            #expect(
+                Set(cached.items.map(JSONWriter.compactString))
+                    == Set(try server.items(collection.rawValue).map(JSONWriter.compactString)),
+                "\(collection) differs from the server after the last sync")
         }
         let verify = try b1cache(["verify"])
         #expect(verify.status == 0, "\(verify.output)")
         let once = enqueued.filter { applied[$0] == 1 }.count
-        Stress.record("crash/sync", "\(Self.rounds) SIGKILLs (\(killedMidway) mid-sync) with 15 ms latency and 5-item pages; "
-                      + "\(once) of \(enqueued.count) writes applied exactly once; the next sync equals the server's 9 collections")
+        Stress.record(
+            "crash/sync",
+            "\(Self.rounds) SIGKILLs (\(killedMidway) mid-sync) with 15 ms latency and 5-item pages; "
+                + "\(once) of \(enqueued.count) writes applied exactly once; the next sync equals the server's 9 collections"
+        )
     }
 }

@@ -42,9 +42,10 @@ import Testing
         #expect(sample.count == CollectionName.allCases.count)
         let first = try b1cache(["sync", "--json"])
         #expect(first.status == 0, "\(first.output)\(first.errorOutput)")
-        let unchanged = try JSONParser.parse(first.output)["collections"]?.arrayValue?.filter {
-            $0["received"]?.intValue == 0 && $0["removed"]?.intValue == 0
-        }.compactMap { $0["collection"]?.stringValue } ?? []
+        let unchanged =
+            try JSONParser.parse(first.output)["collections"]?.arrayValue?.filter {
+                $0["received"]?.intValue == 0 && $0["removed"]?.intValue == 0
+            }.compactMap { $0["collection"]?.stringValue } ?? []
         #expect(unchanged.contains("contracts") && unchanged.count >= 5, "\(first.output)")
         let afterFirst = try envelopeFiles()
         for name in unchanged { #expect(afterFirst["\(name).json"] == sample["\(name).json"], "\(name)") }
@@ -82,8 +83,12 @@ import Testing
         let cursor = try #require(try self.manifest().collections[.contracts]?.confirmedCursor)
         let contracts = try #require(try CacheStore(paths: CachePaths(root: cache)).envelope(for: .contracts))
         let changed = try #require(contracts.items.first?["id"]?.stringValue)
-        try server.admin("admin/mutate", ["collection": "contracts",
-                                          "patch": [["id": .string(changed), "set": ["status": "expired"]]]])
+        try server.admin(
+            "admin/mutate",
+            [
+                "collection": "contracts",
+                "patch": [["id": .string(changed), "set": ["status": "expired"]]],
+            ])
         let third = try b1cache(["sync", "--json"])
         #expect(third.status == 0, "\(third.output)\(third.errorOutput)")
         #expect(try server.recentRequests().contains { $0.hasPrefix("/v1/collections/contracts?since=\(cursor)&") })
@@ -106,24 +111,34 @@ import Testing
         let oldManifest = try Data(contentsOf: manifestURL)
         let first = try #require(try CacheStore(paths: CachePaths(root: cache)).envelope(for: .contracts))
         let changed = try #require(first.items.first?["id"]?.stringValue)
-        try server.admin("admin/mutate", ["collection": "contracts",
-                                          "patch": [["id": .string(changed), "set": ["status": "expired"]]]])
+        try server.admin(
+            "admin/mutate",
+            [
+                "collection": "contracts",
+                "patch": [["id": .string(changed), "set": ["status": "expired"]]],
+            ])
         #expect(try b1cache(["sync", "contracts"]).status == 0)
         let second = try #require(try CacheStore(paths: CachePaths(root: cache)).envelope(for: .contracts))
         #expect(second.cursor != first.cursor)
         // As if the process died after renaming the envelope and before the manifest: the old manifest, older
         // than the envelope on disk.
         try oldManifest.write(to: manifestURL)
-        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-3600)],
-                                              ofItemAtPath: manifestURL.path)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(-3600)],
+            ofItemAtPath: manifestURL.path)
         #expect(try b1cache(["verify"]).status != 0, "the entry one revision behind is reported")
         let other = try #require(second.items.last?["id"]?.stringValue)
-        try server.admin("admin/mutate", ["collection": "contracts",
-                                          "patch": [["id": .string(other), "set": ["status": "expired"]]]])
+        try server.admin(
+            "admin/mutate",
+            [
+                "collection": "contracts",
+                "patch": [["id": .string(other), "set": ["status": "expired"]]],
+            ])
         let result = try b1cache(["sync", "contracts", "--json"])
         #expect(result.status == 0, "\(result.output)\(result.errorOutput)")
         let secondCursor = try #require(second.cursor)
-        #expect(try server.recentRequests().contains { $0.hasPrefix("/v1/collections/contracts?since=\(secondCursor)&") })
+        #expect(
+            try server.recentRequests().contains { $0.hasPrefix("/v1/collections/contracts?since=\(secondCursor)&") })
         let third = try #require(try CacheStore(paths: CachePaths(root: cache)).envelope(for: .contracts))
         #expect(third.revision == second.revision + 1)
         #expect(third.items.first { $0["id"]?.stringValue == other }?["status"] == "expired")

@@ -11,7 +11,8 @@ import Testing
     func syncer(_ page: @escaping @Sendable (String) -> String) -> Syncer {
         let transport = Transport { request in
             if request.path == "/v1/session" {
-                return HTTPResponse(status: 200, body: Data(#"{"orgId":"org_1","userId":"usr_1","email":"a@example.com"}"#.utf8))
+                return HTTPResponse(
+                    status: 200, body: Data(#"{"orgId":"org_1","userId":"usr_1","email":"a@example.com"}"#.utf8))
             }
             return HTTPResponse(status: 200, body: Data(page(request.path).utf8))
         }
@@ -24,17 +25,23 @@ import Testing
     @Test func pagesAreMergedInOrderAndADeletedThenRecreatedItemSurvives() async throws {
         let report = try await syncer { path in
             if !path.contains("since=") {
-                return #"{"collection":"clients","items":[{"id":"a","v":1},{"id":"b","v":1}],"deleted":[],"cursor":"c:2","hasMore":true}"#
+                return
+                    #"{"collection":"clients","items":[{"id":"a","v":1},{"id":"b","v":1}],"deleted":[],"cursor":"c:2","hasMore":true}"#
             }
             if path.contains("since=c:2&") {
-                return #"{"collection":"clients","items":[{"id":"c","v":1}],"deleted":["a"],"cursor":"c:4","hasMore":true}"#
+                return
+                    #"{"collection":"clients","items":[{"id":"c","v":1}],"deleted":["a"],"cursor":"c:4","hasMore":true}"#
             }
-            return #"{"collection":"clients","items":[{"id":"a","v":2},{"id":"b","v":2}],"deleted":["zz"],"cursor":"c:6","hasMore":false}"#
+            return
+                #"{"collection":"clients","items":[{"id":"a","v":2},{"id":"b","v":2}],"deleted":["zz"],"cursor":"c:6","hasMore":false}"#
         }.run()
         #expect(report.pulledEverything)
         #expect(report.collections.first?.pages == 3)
         let envelope = try #require(try CacheStore(paths: paths).envelope(for: .clients))
-        #expect(envelope.items.map { JSONWriter.compactString($0) } == [#"{"id":"b","v":2}"#, #"{"id":"c","v":1}"#, #"{"id":"a","v":2}"#])
+        #expect(
+            envelope.items.map { JSONWriter.compactString($0) } == [
+                #"{"id":"b","v":2}"#, #"{"id":"c","v":1}"#, #"{"id":"a","v":2}"#,
+            ])
         #expect(envelope.cursor == "c:6")
         #expect(try CacheStore(paths: paths).manifest().lastSyncAllAt == nil)  // not every collection was pulled
     }

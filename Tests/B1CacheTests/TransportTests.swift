@@ -19,7 +19,8 @@ import Testing
     }()
     static let hasTinyproxy: Bool = {
         if tinyproxy == nil {
-            Stress.record("transport", "skipped the proxy test: tinyproxy not installed (scripts/install-test-tools.sh)")
+            Stress.record(
+                "transport", "skipped the proxy test: tinyproxy not installed (scripts/install-test-tools.sh)")
         }
         return tinyproxy != nil
     }()
@@ -42,32 +43,58 @@ import Testing
         let notPEM = folder.path("not-a-ca.pem")
         try Data("hello\n".utf8).write(to: notPEM)
         let rows: [(String, [String], [String: String], JSONValue?, Int32, [String])] = [
-            ("503 on the session, Retry-After 120", ["flush"], here,
-             ["status": 503, "count": 1, "retryAfter": 120, "path": "/v1/session"], 4,
-             ["the server is unavailable (503", "wait 2 min", "nothing was lost"]),
-            ("429 on the session, Retry-After 30", ["flush"], here,
-             ["status": 429, "count": 1, "retryAfter": 30, "path": "/v1/session"], 4,
-             ["the server is unavailable (429", "wait 30 s"]),
-            ("503 on the session of sync --no-flush", ["sync", "--no-flush"], here,
-             ["status": 503, "count": 1, "path": "/v1/session"], 4,
-             ["the server is unavailable (503", "nothing was sent; try again later"]),
-            ("a port out of range", ["flush", "--server", "http://127.0.0.1:99999"], token, nil, 2,
-             ["--server 'http://127.0.0.1:99999': port 99999 is out of range"]),
-            ("an unsupported scheme in the variable", ["flush"],
-             ["B1_SERVER_URL": "ftp://127.0.0.1:\(port)", "B1_TOKEN": "x"], nil, 2, ["B1_SERVER_URL 'ftp://127.0.0.1:\(port)': the scheme 'ftp' is not supported"]),
-            ("https:// to a plain-HTTP port", ["flush", "--server", "https://127.0.0.1:\(port)"], token, nil, 2,
-             ["no secure (TLS) connection could be made", "https:// only for a server that speaks TLS"]),
-            ("status, https:// to a plain-HTTP port", ["status", "--server", "https://127.0.0.1:\(port)"], [:], nil, 2,
-             ["no secure (TLS) connection could be made"]),
-            ("nothing listening", ["flush", "--server", "http://127.0.0.1:\(closedPort)"], token, nil, 4,
-             ["could not be reached"]),
-            ("a server that never answers", ["flush", "--timeout", "1s", "--server", silentURL.absoluteString], token,
-             nil, 4, ["did not answer (nothing arrived for 1 s, the --timeout)"]),
+            (
+                "503 on the session, Retry-After 120", ["flush"], here,
+                ["status": 503, "count": 1, "retryAfter": 120, "path": "/v1/session"], 4,
+                ["the server is unavailable (503", "wait 2 min", "nothing was lost"]
+            ),
+            (
+                "429 on the session, Retry-After 30", ["flush"], here,
+                ["status": 429, "count": 1, "retryAfter": 30, "path": "/v1/session"], 4,
+                ["the server is unavailable (429", "wait 30 s"]
+            ),
+            (
+                "503 on the session of sync --no-flush", ["sync", "--no-flush"], here,
+                ["status": 503, "count": 1, "path": "/v1/session"], 4,
+                ["the server is unavailable (503", "nothing was sent; try again later"]
+            ),
+            (
+                "a port out of range", ["flush", "--server", "http://127.0.0.1:99999"], token, nil, 2,
+                ["--server 'http://127.0.0.1:99999': port 99999 is out of range"]
+            ),
+            (
+                "an unsupported scheme in the variable", ["flush"],
+                ["B1_SERVER_URL": "ftp://127.0.0.1:\(port)", "B1_TOKEN": "x"], nil, 2,
+                ["B1_SERVER_URL 'ftp://127.0.0.1:\(port)': the scheme 'ftp' is not supported"]
+            ),
+            (
+                "https:// to a plain-HTTP port", ["flush", "--server", "https://127.0.0.1:\(port)"], token, nil, 2,
+                ["no secure (TLS) connection could be made", "https:// only for a server that speaks TLS"]
+            ),
+            (
+                "status, https:// to a plain-HTTP port", ["status", "--server", "https://127.0.0.1:\(port)"], [:], nil,
+                2,
+                ["no secure (TLS) connection could be made"]
+            ),
+            (
+                "nothing listening", ["flush", "--server", "http://127.0.0.1:\(closedPort)"], token, nil, 4,
+                ["could not be reached"]
+            ),
+            (
+                "a server that never answers", ["flush", "--timeout", "1s", "--server", silentURL.absoluteString],
+                token,
+                nil, 4, ["did not answer (nothing arrived for 1 s, the --timeout)"]
+            ),
             ("no server at all", ["flush"], token, nil, 2, ["no server: pass --server URL or set B1_SERVER_URL"]),
-            ("a CA file that is not PEM", ["flush", "--ca-file", notPEM.path], here, nil, 2,
-             ["--ca-file: '\(notPEM.path)' holds no PEM certificate"]),
-            ("a CA variable naming no file", ["flush"], here.merging(["SSL_CERT_FILE": "/nonexistent/ca.pem"]) { $1 },
-             nil, 2, ["SSL_CERT_FILE: cannot read '/nonexistent/ca.pem'"]),
+            (
+                "a CA file that is not PEM", ["flush", "--ca-file", notPEM.path], here, nil, 2,
+                ["--ca-file: '\(notPEM.path)' holds no PEM certificate"]
+            ),
+            (
+                "a CA variable naming no file", ["flush"],
+                here.merging(["SSL_CERT_FILE": "/nonexistent/ca.pem"]) { $1 },
+                nil, 2, ["SSL_CERT_FILE: cannot read '/nonexistent/ca.pem'"]
+            ),
         ]
         let before = try pendingIds()
         #expect(before.count == 3)
@@ -95,9 +122,11 @@ import Testing
         let server = try ReferenceServer(database: folder.path("server.db"))
         let (ca, certificate, key) = try NetworkTools.makeCertificates(in: folder.path("tls"))
         let port = try NetworkTools.freePort()
-        let nginx = try #require(try NetworkTools.nginx(in: folder.path("nginx"), listen: "127.0.0.1:\(port)",
-                                                        upstream: server.url, tls: (certificate, key), port: port,
-                                                        host: "127.0.0.1"))
+        let nginx = try #require(
+            try NetworkTools.nginx(
+                in: folder.path("nginx"), listen: "127.0.0.1:\(port)",
+                upstream: server.url, tls: (certificate, key), port: port,
+                host: "127.0.0.1"))
         let https = ["B1_SERVER_URL": "https://localhost:\(port)", "B1_TOKEN": server.devToken]
         let ids = try pendingIds()
 
@@ -121,8 +150,10 @@ import Testing
             #expect(try JSONParser.parse(online.output)["online"] == .bool(true), "\(variable): \(online.output)")
         }
         withExtendedLifetime(nginx) {}
-        Stress.record("transport", "nginx with a private CA: untrusted → exit 2 (certificate message); "
-                      + "--ca-file, B1_CA_FILE, CURL_CA_BUNDLE, SSL_CERT_FILE each trusted it; 3 writes applied once")
+        Stress.record(
+            "transport",
+            "nginx with a private CA: untrusted → exit 2 (certificate message); "
+                + "--ca-file, B1_CA_FILE, CURL_CA_BUNDLE, SSL_CERT_FILE each trusted it; 3 writes applied once")
     }
 
     /// `http://[::1]:PORT` (nginx on the IPv6 loopback in front of the reference server): sync and flush work.
@@ -130,8 +161,10 @@ import Testing
     func anIPv6LiteralURLWorks() throws {
         let server = try ReferenceServer(database: folder.path("server.db"))
         let port = try NetworkTools.freePort(host: "::1")
-        let nginx = try #require(try NetworkTools.nginx(in: folder.path("nginx6"), listen: "[::1]:\(port)",
-                                                        upstream: server.url, tls: nil, port: port, host: "::1"))
+        let nginx = try #require(
+            try NetworkTools.nginx(
+                in: folder.path("nginx6"), listen: "[::1]:\(port)",
+                upstream: server.url, tls: nil, port: port, host: "::1"))
         let environment = ["B1_SERVER_URL": "http://[::1]:\(port)", "B1_TOKEN": server.devToken]
         let ids = try pendingIds()
         let synced = try b1cache(["sync"], environment)
@@ -164,12 +197,18 @@ import Testing
         guard TransportTests.hasNginx else { return }
         let (ca, certificate, key) = try NetworkTools.makeCertificates(in: folder.path("tls"))
         let port = try NetworkTools.freePort()
-        let nginx = try #require(try NetworkTools.nginx(in: folder.path("nginx"), listen: "127.0.0.1:\(port)",
-                                                        upstream: server.url, tls: (certificate, key), port: port,
-                                                        host: "127.0.0.1"))
-        let status = try b1cache(["status", "--json"], ["B1_SERVER_URL": "https://localhost:\(port)",
-                                                        "B1_CA_FILE": ca.path,
-                                                        "HTTPS_PROXY": "http://127.0.0.1:\(proxy.port)"])
+        let nginx = try #require(
+            try NetworkTools.nginx(
+                in: folder.path("nginx"), listen: "127.0.0.1:\(port)",
+                upstream: server.url, tls: (certificate, key), port: port,
+                host: "127.0.0.1"))
+        let status = try b1cache(
+            ["status", "--json"],
+            [
+                "B1_SERVER_URL": "https://localhost:\(port)",
+                "B1_CA_FILE": ca.path,
+                "HTTPS_PROXY": "http://127.0.0.1:\(proxy.port)",
+            ])
         #expect(try JSONParser.parse(status.output)["online"] == .bool(true), "\(status.output)\(status.errorOutput)")
         log = String(decoding: (try? Data(contentsOf: proxy.log)) ?? Data(), as: UTF8.self)
         #expect(log.contains("CONNECT") && log.contains("localhost:\(port)"), "\(log)")
@@ -182,10 +221,13 @@ import Testing
         let (silent, url) = try NetworkTools.silentServer()
         let environment = ["B1_SERVER_URL": url.absoluteString, "B1_TOKEN": "b1-dev-token"]
         var figures: [String] = []
-        for (arguments, code) in [(["status", "--timeout", "3s"], Int32(0)), (["flush", "--timeout", "3s"], Int32(4))] {
-            let run = try CommandRunner.b1cacheMeasured(arguments + ["--cache-dir", cache.path],
-                                                        environment: environment,
-                                                        report: folder.path("rusage-\(arguments[0])"), hangGuard: 60)
+        for (arguments, code) in [
+            (["status", "--timeout", "3s"], Int32(0)), (["flush", "--timeout", "3s"], Int32(4)),
+        ] {
+            let run = try CommandRunner.b1cacheMeasured(
+                arguments + ["--cache-dir", cache.path],
+                environment: environment,
+                report: folder.path("rusage-\(arguments[0])"), hangGuard: 60)
             #expect(run.status == code, "\(arguments): \(run.errorOutput)")
             #expect(run.cpuSeconds >= 0 && run.cpuSeconds < 0.3, "\(arguments[0]) used \(run.cpuSeconds) s of CPU")
             figures.append("\(arguments[0]) \(String(format: "%.3f", run.cpuSeconds)) s")

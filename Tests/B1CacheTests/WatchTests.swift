@@ -22,13 +22,17 @@ import Testing
 
     /// A watcher on this cache (token from `tokenFile`, backoff capped at 2 s so reconnections come quickly).
     func watch(_ extra: [String] = []) throws -> WatchProcess {
-        try WatchProcess(["--cache-dir", cache.path, "--server", server.url.absoluteString, "--token-file",
-                          tokenFile.path, "--max-backoff", "2s"] + extra, environment: [:])
+        try WatchProcess(
+            [
+                "--cache-dir", cache.path, "--server", server.url.absoluteString, "--token-file",
+                tokenFile.path, "--max-backoff", "2s",
+            ] + extra, environment: [:])
     }
 
     func b1cache(_ arguments: [String]) throws -> CommandResult {
-        try CommandRunner.b1cache(arguments + ["--cache-dir", cache.path], environment: server.environment(),
-                                  timeout: 120)
+        try CommandRunner.b1cache(
+            arguments + ["--cache-dir", cache.path], environment: server.environment(),
+            timeout: 120)
     }
 
     func pending() throws -> [String] { try WriteQueue(paths: paths).readablePending().map(\.id) }
@@ -37,9 +41,12 @@ import Testing
     func enqueueReview(_ item: String) throws -> String { try Self.enqueueReview(item, cache: cache) }
 
     static func enqueueReview(_ item: String, cache: URL) throws -> String {
-        let result = try CommandRunner.b1cache(["enqueue", "missed-billing.action", "--json", "--cache-dir", cache.path,
-                                                "--payload", #"{"itemId":"\#(item)","action":"mark-reviewed"}"#],
-                                               timeout: 120)
+        let result = try CommandRunner.b1cache(
+            [
+                "enqueue", "missed-billing.action", "--json", "--cache-dir", cache.path,
+                "--payload", #"{"itemId":"\#(item)","action":"mark-reviewed"}"#,
+            ],
+            timeout: 120)
         #expect(result.status == 0, "\(result.errorOutput)")
         return try JSONParser.parse(Data(result.lines.first?.utf8 ?? "".utf8))["id"]?.stringValue ?? ""
     }
@@ -90,21 +97,34 @@ import Testing
         try server.admin("admin/faults", ["eventsHeartbeatMs": 200])
         let watcher = try watch()
         #expect(waitOnline(watcher), "\(watcher.output)")
-        let contract = try #require(try JSONParser.parse(Data(contentsOf: paths.envelope(for: .contracts)))["items"]?
-            .arrayValue?.first?["id"]?.stringValue)
-        try server.admin("admin/mutate", ["collection": "contracts",
-                                          "patch": [["id": .string(contract), "set": ["note": "first"]]]])
+        let contract = try #require(
+            try JSONParser.parse(Data(contentsOf: paths.envelope(for: .contracts)))["items"]?
+                .arrayValue?.first?["id"]?.stringValue)
+        try server.admin(
+            "admin/mutate",
+            [
+                "collection": "contracts",
+                "patch": [["id": .string(contract), "set": ["note": "first"]]],
+            ])
         #expect(Wait.until { try cachedItem(.contracts, contract)?["note"] == "first" }, "\(watcher.output)")
         // The stream goes silent (no event, no heartbeat), and so does every new one until the switch is cleared.
         try server.admin("admin/faults", ["eventsHeartbeatMs": 200, "eventsStall": true])
-        try server.admin("admin/mutate", ["collection": "contracts",
-                                          "patch": [["id": .string(contract), "set": ["note": "while stalled"]]]])
+        try server.admin(
+            "admin/mutate",
+            [
+                "collection": "contracts",
+                "patch": [["id": .string(contract), "set": ["note": "while stalled"]]],
+            ])
         #expect(watcher.waitForLine(containing: "change feed lost"), "\(watcher.output)")
         // Then every stream is dropped after its first event.
         try server.admin("admin/faults", ["eventsHeartbeatMs": 200, "eventsDropAfter": 1])
         #expect(Wait.until { try cachedItem(.contracts, contract)?["note"] == "while stalled" }, "\(watcher.output)")
-        try server.admin("admin/mutate", ["collection": "contracts",
-                                          "patch": [["id": .string(contract), "set": ["note": "after drops"]]]])
+        try server.admin(
+            "admin/mutate",
+            [
+                "collection": "contracts",
+                "patch": [["id": .string(contract), "set": ["note": "after drops"]]],
+            ])
         #expect(Wait.until { try cachedItem(.contracts, contract)?["note"] == "after drops" }, "\(watcher.output)")
         watcher.signal(SIGINT)
         #expect(watcher.waitForExit() == 0)
@@ -115,8 +135,9 @@ import Testing
         #expect(waitOnline(first), "\(first.output)")
         let second = try watch()
         #expect(second.waitForExit() == 6)
-        #expect(second.output.contains("another watcher is running on this cache (pid \(first.pid)"),
-                "\(second.output)")
+        #expect(
+            second.output.contains("another watcher is running on this cache (pid \(first.pid)"),
+            "\(second.output)")
         // The watcher holds the lock only while it flushes or pulls: flush may wait, never fails for it.
         _ = try enqueueReview(try openItems()[0])
         let flush = try b1cache(["flush", "--wait"])
@@ -172,7 +193,8 @@ import Testing
         #expect(Wait.until { try pending().isEmpty }, "\(second.output)")
         let applied = try server.appliedCounts()
         for id in queued { #expect(applied[id] == 1, "\(id)") }
-        #expect(try JSONParser.parse(try b1cache(["status", "--json"]).output)["watcher"]?["pid"]?.intValue
+        #expect(
+            try JSONParser.parse(try b1cache(["status", "--json"]).output)["watcher"]?["pid"]?.intValue
                 == Int(second.pid))
         second.signal(SIGTERM)
         #expect(second.waitForExit() == 0)
@@ -194,10 +216,15 @@ import Testing
         try server.admin("admin/faults", ["eventsStatus": 404])
         let watcher = try watch(["--poll-interval", "1s"])
         #expect(waitOnline(watcher, feed: "poll"), "\(watcher.output)")
-        let contract = try #require(try JSONParser.parse(Data(contentsOf: paths.envelope(for: .contracts)))["items"]?
-            .arrayValue?.first?["id"]?.stringValue)
-        try server.admin("admin/mutate", ["collection": "contracts",
-                                          "patch": [["id": .string(contract), "set": ["note": "polled"]]]])
+        let contract = try #require(
+            try JSONParser.parse(Data(contentsOf: paths.envelope(for: .contracts)))["items"]?
+                .arrayValue?.first?["id"]?.stringValue)
+        try server.admin(
+            "admin/mutate",
+            [
+                "collection": "contracts",
+                "patch": [["id": .string(contract), "set": ["note": "polled"]]],
+            ])
         #expect(Wait.until { try cachedItem(.contracts, contract)?["note"] == "polled" }, "\(watcher.output)")
         watcher.signal(SIGTERM)
         #expect(watcher.waitForExit() == 0)

@@ -9,7 +9,8 @@ import Testing
     let folder = TemporaryFolder()
 
     static func write(_ kind: WriteKind, _ payload: JSONObject, id: String = UUID().uuidString.lowercased())
-        -> PendingWrite {
+        -> PendingWrite
+    {
         PendingWrite(id: id, kind: kind, payload: payload)
     }
 
@@ -22,13 +23,21 @@ import Testing
     }
 
     static func invoiceTax(_ invoice: String, _ line: String, rate: String = "15") -> PendingWrite {
-        write(.generatedInvoiceLineTax, ["invoiceId": .string(invoice), "lineId": .string(line), "taxCode": "T",
-                                         "taxRate": .number(rate)])
+        write(
+            .generatedInvoiceLineTax,
+            [
+                "invoiceId": .string(invoice), "lineId": .string(line), "taxCode": "T",
+                "taxRate": .number(rate),
+            ])
     }
 
     static func contractTax(_ contract: String, _ line: String) -> PendingWrite {
-        write(.contractLineTax, ["contractId": .string(contract), "lineId": .string(line), "taxCode": "T",
-                                 "taxRate": 15])
+        write(
+            .contractLineTax,
+            [
+                "contractId": .string(contract), "lineId": .string(line), "taxCode": "T",
+                "taxRate": 15,
+            ])
     }
 
     // MARK: The list of kinds
@@ -46,8 +55,9 @@ import Testing
         }
         #expect(Set(WriteKind.allCases).count == WriteKind.allCases.count)
         #expect(WriteKind(rawValue: "invoice.push") == nil && WriteKind(rawValue: "Missed-billing.action") == nil)
-        #expect(WriteKind.missedBillingApply.payloadHelp
-            == #"{"itemIds": [1 to 500 ids], "mapping": {"contractId", ...}}"#)
+        #expect(
+            WriteKind.missedBillingApply.payloadHelp
+                == #"{"itemIds": [1 to 500 ids], "mapping": {"contractId", ...}}"#)
         #expect(WriteKind.contractLineTax.payloadHelp == #"{"contractId", "lineId", "taxCode", "taxRate" (0 to 100)}"#)
     }
 
@@ -120,19 +130,33 @@ import Testing
         let cases: [(PendingWrite, String?)] = [
             (Self.action(Sample.openItem), nil),
             (Self.action("mb_nope"), "payload field 'itemId': no missed-billing item 'mb_nope' in the cache"),
-            (Self.apply([Sample.openItem, "mb_nope"]),
-             "payload field 'itemIds[1]': no missed-billing item 'mb_nope' in the cache"),
-            (Self.write(.missedBillingApply, ["itemIds": [.string(Sample.openItem)],
-                                              "mapping": ["contractId": "ct_no"]]),
-             "payload field 'mapping.contractId': no contracts item 'ct_no' in the cache"),
+            (
+                Self.apply([Sample.openItem, "mb_nope"]),
+                "payload field 'itemIds[1]': no missed-billing item 'mb_nope' in the cache"
+            ),
+            (
+                Self.write(
+                    .missedBillingApply,
+                    [
+                        "itemIds": [.string(Sample.openItem)],
+                        "mapping": ["contractId": "ct_no"],
+                    ]),
+                "payload field 'mapping.contractId': no contracts item 'ct_no' in the cache"
+            ),
             (Self.invoiceTax(Sample.draftInvoice, Sample.draftInvoiceLine), nil),
-            (Self.invoiceTax(Sample.draftInvoice, "gil_nope"),
-             "payload field 'lineId': '\(Sample.draftInvoice)' has no line 'gil_nope'"),
-            (Self.invoiceTax(Sample.approvedInvoice, Sample.approvedInvoiceLine),
-             "payload field 'invoiceId': generated invoice is 'approved', and only lines of drafts can change"),
+            (
+                Self.invoiceTax(Sample.draftInvoice, "gil_nope"),
+                "payload field 'lineId': '\(Sample.draftInvoice)' has no line 'gil_nope'"
+            ),
+            (
+                Self.invoiceTax(Sample.approvedInvoice, Sample.approvedInvoiceLine),
+                "payload field 'invoiceId': generated invoice is 'approved', and only lines of drafts can change"
+            ),
             (Self.contractTax(Sample.contractWithDraftLine, Sample.draftContractLine), nil),
-            (Self.contractTax(Sample.contractWithDraftLine, "ctl_nw7r07sadx"),
-             "payload field 'lineId': contract line is 'active', not a draft"),
+            (
+                Self.contractTax(Sample.contractWithDraftLine, "ctl_nw7r07sadx"),
+                "payload field 'lineId': contract line is 'active', not a draft"
+            ),
             (Self.contractTax("ct_nope", "l"), "payload field 'contractId': no contracts item 'ct_nope' in the cache"),
         ]
         for (write, expected) in cases {
@@ -142,8 +166,10 @@ import Testing
 
     @Test func aCacheWithoutTheCollectionChecksNothing() throws {
         let empty = try checker(sample: false)
-        for write in [Self.action("mb_nope"), Self.apply(["mb_nope"]), Self.invoiceTax("gi_no", "l"),
-                      Self.contractTax("ct_no", "l")] {
+        for write in [
+            Self.action("mb_nope"), Self.apply(["mb_nope"]), Self.invoiceTax("gi_no", "l"),
+            Self.contractTax("ct_no", "l"),
+        ] {
             #expect(try refusal(write, empty) == nil, "\(write.kind)")
         }
     }
@@ -156,10 +182,12 @@ import Testing
             } catch { return "\(error)" }
             return nil
         }
-        #expect(refusal(Self.action("mb_1")) == "payload field 'itemId': missed-billing item 'mb_1' is applied by "
-            + "pending write w-1, and the server refuses anything after an apply")
-        #expect(refusal(Self.apply(["mb_3", "mb_2"])) == "payload field 'itemIds[1]': missed-billing item 'mb_2' is "
-            + "applied by an earlier apply of this batch, and the server refuses anything after an apply")
+        #expect(
+            refusal(Self.action("mb_1")) == "payload field 'itemId': missed-billing item 'mb_1' is applied by "
+                + "pending write w-1, and the server refuses anything after an apply")
+        #expect(
+            refusal(Self.apply(["mb_3", "mb_2"])) == "payload field 'itemIds[1]': missed-billing item 'mb_2' is "
+                + "applied by an earlier apply of this batch, and the server refuses anything after an apply")
         #expect(refusal(Self.action("mb_3")) == nil && refusal(Self.apply(["mb_3"])) == nil)
         #expect(refusal(Self.invoiceTax("mb_1", "l")) == nil && refusal(Self.contractTax("mb_1", "l")) == nil)
     }
@@ -176,11 +204,17 @@ import Testing
         snooze.payload["snoozeUntil"] = "2027-03-01T00:00:00+13:00"
         let apply = Self.apply(["mb_2"]), refused = Self.apply(["mb_1", "mb_3"]), late = Self.action("mb_2")
         let shown = PendingOverlay.apply([snooze, apply, refused, late], to: items, collection: .missedBilling)
-        #expect(shown[0] == ["id": "mb_1", "status": "snoozed", "snoozeUntil": "2027-03-01T00:00:00+13:00",
-                             "_pending": [.string(snooze.id), .string(refused.id)]])
-        #expect(shown[1] == ["id": "mb_2", "status": "applied", "snoozeUntil": .null,
-                             "appliedMapping": ["contractId": "ct_1"],
-                             "_pending": [.string(apply.id), .string(late.id)]])
+        #expect(
+            shown[0] == [
+                "id": "mb_1", "status": "snoozed", "snoozeUntil": "2027-03-01T00:00:00+13:00",
+                "_pending": [.string(snooze.id), .string(refused.id)],
+            ])
+        #expect(
+            shown[1] == [
+                "id": "mb_2", "status": "applied", "snoozeUntil": .null,
+                "appliedMapping": ["contractId": "ct_1"],
+                "_pending": [.string(apply.id), .string(late.id)],
+            ])
         #expect(shown[2] == ["id": "mb_3", "status": "applied", "_pending": [.string(refused.id)]])
     }
 
@@ -200,12 +234,22 @@ import Testing
     }
 
     @Test func aContractTaxEditChangesOnlyADraftLineAndComputesNothing() {
-        let items: [JSONValue] = [["id": "ct_1", "status": "active", "lines": [
-            ["id": "l_1", "status": "draft", "taxRate": 0], ["id": "l_2", "status": "active", "taxRate": 0]]]]
-        let shown = PendingOverlay.apply([Self.contractTax("ct_1", "l_1"), Self.contractTax("ct_1", "l_2")], to: items,
-                                         collection: .contracts)
-        #expect(shown[0]["lines"] == [["id": "l_1", "status": "draft", "taxRate": 15, "taxCode": "T"],
-                                      ["id": "l_2", "status": "active", "taxRate": 0]])
+        let items: [JSONValue] = [
+            [
+                "id": "ct_1", "status": "active",
+                "lines": [
+                    ["id": "l_1", "status": "draft", "taxRate": 0], ["id": "l_2", "status": "active", "taxRate": 0],
+                ],
+            ]
+        ]
+        let shown = PendingOverlay.apply(
+            [Self.contractTax("ct_1", "l_1"), Self.contractTax("ct_1", "l_2")], to: items,
+            collection: .contracts)
+        #expect(
+            shown[0]["lines"] == [
+                ["id": "l_1", "status": "draft", "taxRate": 15, "taxCode": "T"],
+                ["id": "l_2", "status": "active", "taxRate": 0],
+            ])
         #expect(shown[0]["taxTotal"] == nil && shown[0]["_pending"]?.arrayValue?.count == 2)
     }
 }

@@ -8,7 +8,8 @@ import Testing
     let folder = TemporaryFolder()
     lazy var cache: URL = (try? Repository.copySampleCache(to: folder.path("cache"))) ?? folder.path("cache")
 
-    func b1cache(_ arguments: [String], environment: [String: String] = [:], input: Data? = nil) throws -> CommandResult {
+    func b1cache(_ arguments: [String], environment: [String: String] = [:], input: Data? = nil) throws -> CommandResult
+    {
         try CommandRunner.b1cache(arguments + ["--cache-dir", cache.path], environment: environment, input: input)
     }
 
@@ -23,8 +24,10 @@ import Testing
     static func mappingAtLimits(extraBytes: Int = 0) throws -> JSONObject {
         var deep: JSONValue = .string(text("d", WriteLimits.mappingString))
         for _ in 2...WriteLimits.mappingDepth { deep = .array([deep]) }
-        var mapping: JSONObject = ["contractId": .string(Sample.mappingContract), "deep": deep, "pad": "",
-                                   "notes": .array(Array(repeating: .string(text("n", WriteLimits.mappingString)), count: 15))]
+        var mapping: JSONObject = [
+            "contractId": .string(Sample.mappingContract), "deep": deep, "pad": "",
+            "notes": .array(Array(repeating: .string(text("n", WriteLimits.mappingString)), count: 15)),
+        ]
         let padding = WriteLimits.mappingBytes - JSONWriter.compactString(.object(mapping)).utf8.count + extraBytes
         try #require((0...WriteLimits.mappingString).contains(padding))
         mapping["pad"] = .string(text("p", padding))
@@ -38,18 +41,35 @@ import Testing
         let contract = JSONValue.string(Sample.mappingContract)
         let cases: [(JSONValue, String)] = [
             // The case: a 5 MB string was queued, then called corrupt by queue, flush and verify forever.
-            (["contractId": contract, "note": .string(Self.text("x", 5_000_000))],
-             "payload field 'mapping.note' is 5000000 characters long; a string in the mapping may have at most 1000"),
-            (["contractId": contract, "note": .string(Self.text("x", 1001))], "'mapping.note' is 1001 characters long"),
-            (["contractId": contract, "list": .array(["a", .string(Self.text("é", 1001))])], "'mapping.list[1]' is 1001"),
+            (
+                ["contractId": contract, "note": .string(Self.text("x", 5_000_000))],
+                "payload field 'mapping.note' is 5000000 characters long; a string in the mapping may have at most 1000"
+            ),
+            (
+                ["contractId": contract, "note": .string(Self.text("x", 1001))],
+                "'mapping.note' is 1001 characters long"
+            ),
+            (
+                ["contractId": contract, "list": .array(["a", .string(Self.text("é", 1001))])],
+                "'mapping.list[1]' is 1001"
+            ),
             (["contractId": contract, Self.text("k", 1001): 1], "'mapping key 'kkkkkkkk"),
-            (["contractId": contract, "deep": tooDeep], "'mapping.deep[0][0][0][0][0][0][0]' nests deeper than 8 levels"),
-            (["contractId": contract, "quantity": .number("1e400")], "'mapping.quantity' is 1e400, a number too large"),
-            (.object(try Self.mappingAtLimits(extraBytes: 1)),
-             "payload field 'mapping' is \(WriteLimits.mappingBytes + 1) bytes encoded; it may have at most \(WriteLimits.mappingBytes)"),
+            (
+                ["contractId": contract, "deep": tooDeep],
+                "'mapping.deep[0][0][0][0][0][0][0]' nests deeper than 8 levels"
+            ),
+            (
+                ["contractId": contract, "quantity": .number("1e400")],
+                "'mapping.quantity' is 1e400, a number too large"
+            ),
+            (
+                .object(try Self.mappingAtLimits(extraBytes: 1)),
+                "payload field 'mapping' is \(WriteLimits.mappingBytes + 1) bytes encoded; it may have at most \(WriteLimits.mappingBytes)"
+            ),
         ]
         for (mapping, message) in cases {
-            let result = try b1cache(["enqueue", "missed-billing.apply", "--payload", "-"], input: Data(apply(mapping).utf8))
+            let result = try b1cache(
+                ["enqueue", "missed-billing.apply", "--payload", "-"], input: Data(apply(mapping).utf8))
             #expect(result.status == 2, "\(message)")
             #expect(result.errorOutput.contains(message), "\(result.errorOutput.prefix(300))")
             #expect(!result.errorOutput.contains("xxxxxxxxxx"), "the message does not echo the value")
@@ -59,8 +79,9 @@ import Testing
 
     @Test func aMappingAtEveryLimitIsQueuedAndReadBack() throws {
         let mapping = try Self.mappingAtLimits()
-        let result = try b1cache(["enqueue", "missed-billing.apply", "--payload", "-", "--json"],
-                                 input: Data(apply(.object(mapping)).utf8))
+        let result = try b1cache(
+            ["enqueue", "missed-billing.apply", "--payload", "-", "--json"],
+            input: Data(apply(.object(mapping)).utf8))
         #expect(result.status == 0, "\(result.errorOutput)")
         let id = try #require(try JSONParser.parse(result.output)["id"]?.stringValue)
         let shown = try b1cache(["queue", "show", id])
@@ -69,8 +90,9 @@ import Testing
     }
 
     /// 500 ids of 200 characters, some of them 3-byte '€', so that the write file is `bytes` long exactly.
-    static let sampleAccount = Account(orgId: "org_7f3k2m9q", userId: "usr_4h8d1x",
-                                       email: "dana.whitfield@northwind-msp.co.nz")
+    static let sampleAccount = Account(
+        orgId: "org_7f3k2m9q", userId: "usr_4h8d1x",
+        email: "dana.whitfield@northwind-msp.co.nz")
 
     static func itemIds(forWriteOf bytes: Int, mapping: JSONObject) throws -> [String] {
         func ids(_ euros: Int, accent: Bool) -> [String] {
@@ -99,9 +121,15 @@ import Testing
         let server = try ReferenceServer(database: folder.path("server.db"))
         let mapping = try Self.mappingAtLimits()
         let ids = try Self.itemIds(forWriteOf: WriteLimits.encodedWrite, mapping: mapping)
-        try server.admin("admin/mutate", ["collection": "missed-billing", "upsert": .array(ids.map { id -> JSONValue in
-            ["id": .string(id), "status": "open", "clientName": "Limit Ltd"]
-        })])
+        try server.admin(
+            "admin/mutate",
+            [
+                "collection": "missed-billing",
+                "upsert": .array(
+                    ids.map { id -> JSONValue in
+                        ["id": .string(id), "status": "open", "clientName": "Limit Ltd"]
+                    }),
+            ])
         let synced = try b1cache(["sync", "missed-billing"], environment: server.environment())
         #expect(synced.status == 0, "\(synced.errorOutput)")
 
@@ -109,16 +137,20 @@ import Testing
         var over = ids
         over[1] = String(over[1].dropLast()) + "é"
         let before = try snapshotFiles(under: cache)
-        let refused = try b1cache(["enqueue", "missed-billing.apply", "--payload", "-"],
-                                  input: Data(apply(.object(mapping), items: over).utf8))
+        let refused = try b1cache(
+            ["enqueue", "missed-billing.apply", "--payload", "-"],
+            input: Data(apply(.object(mapping), items: over).utf8))
         #expect(refused.status == 2)
-        #expect(refused.errorOutput.contains("payload field 'itemIds' makes the write \(WriteLimits.encodedWrite + 1) "
-                                             + "bytes encoded; a write may have at most \(WriteLimits.encodedWrite)"),
-                "\(refused.errorOutput)")
+        #expect(
+            refused.errorOutput.contains(
+                "payload field 'itemIds' makes the write \(WriteLimits.encodedWrite + 1) "
+                    + "bytes encoded; a write may have at most \(WriteLimits.encodedWrite)"),
+            "\(refused.errorOutput)")
         #expect(try snapshotFiles(under: cache) == before)
 
-        let queued = try b1cache(["enqueue", "missed-billing.apply", "--payload", "-", "--json"],
-                                 input: Data(apply(.object(mapping), items: ids).utf8))
+        let queued = try b1cache(
+            ["enqueue", "missed-billing.apply", "--payload", "-", "--json"],
+            input: Data(apply(.object(mapping), items: ids).utf8))
         #expect(queued.status == 0, "\(queued.errorOutput)")
         let answer = try JSONParser.parse(queued.output)
         let id = try #require(answer["id"]?.stringValue)
@@ -130,7 +162,9 @@ import Testing
         let flushed = try b1cache(["flush"], environment: server.environment())
         #expect(flushed.status == 0, "\(flushed.output)\(flushed.errorOutput)")
         #expect(try server.appliedCounts()[id] == 1)
-        let onServer = try server.items("missed-billing").filter { ($0["id"]?.stringValue ?? "").hasPrefix("mb_limit_") }
+        let onServer = try server.items("missed-billing").filter {
+            ($0["id"]?.stringValue ?? "").hasPrefix("mb_limit_")
+        }
         #expect(onServer.count == ids.count)
         #expect(onServer.allSatisfy { $0["status"] == "applied" && $0["appliedMapping"] == .object(mapping) })
         #expect(try b1cache(["verify"]).status == 0)

@@ -4,6 +4,7 @@ import Foundation
 // for what is checked). Not a SwiftPM target: `Tests/Fuzz/fuzz.sh` compiles it with the B1Cache sources and
 // the properties into one module (`swiftc -sanitize=fuzzer`), so `swift build` and `swift test` never see it.
 
+/// libFuzzer calls this with each input; a crash or a broken property is a finding.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let start, count > 0 else { return 0 }

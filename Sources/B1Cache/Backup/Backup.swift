@@ -46,8 +46,9 @@ public enum Backup {
             return copied
         }
         let problems = try Verifier(paths: CachePaths(root: destination), repair: false).run()
-        return Result(destination: destination, files: copied.files, bytes: copied.bytes, skipped: copied.skipped,
-                      problems: problems)
+        return Result(
+            destination: destination, files: copied.files, bytes: copied.bytes, skipped: copied.skipped,
+            problems: problems)
     }
 
     /// Refuses a destination inside the cache, one that exists and is not an empty folder, or one whose parent is

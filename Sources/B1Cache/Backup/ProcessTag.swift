@@ -11,8 +11,9 @@ struct ProcessTag: Equatable, Sendable {
 
     /// A new tag for this process.
     static func current() -> ProcessTag {
-        ProcessTag(processID: System.processID, startTime: System.processStartTime(System.processID) ?? "0",
-                   unique: String(UUID().uuidString.lowercased().prefix(8)))
+        ProcessTag(
+            processID: System.processID, startTime: System.processStartTime(System.processID) ?? "0",
+            unique: String(UUID().uuidString.lowercased().prefix(8)))
     }
 
     /// `<pid>-<start time>-<8 hex>`, the suffix of a folder name.

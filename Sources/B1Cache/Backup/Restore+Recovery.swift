@@ -22,8 +22,9 @@ extension Restore {
                 }
                 if try CacheRoot.statusOf(aside) != nil { try FileManager.default.removeItem(at: aside) }
             } catch {
-                throw StoreError.writeFailed(path: aside.path,
-                                             reason: "could not finish an interrupted restore (\(error))")
+                throw StoreError.writeFailed(
+                    path: aside.path,
+                    reason: "could not finish an interrupted restore (\(error))")
             }
         }
         for name in names where name.hasPrefix(paths.restoreStagingPrefix) {
@@ -33,8 +34,9 @@ extension Restore {
             do {
                 if try CacheRoot.statusOf(staging) != nil { try FileManager.default.removeItem(at: staging) }
             } catch {
-                throw StoreError.writeFailed(path: staging.path,
-                                             reason: "could not remove the copy of an interrupted restore (\(error))")
+                throw StoreError.writeFailed(
+                    path: staging.path,
+                    reason: "could not remove the copy of an interrupted restore (\(error))")
             }
         }
     }

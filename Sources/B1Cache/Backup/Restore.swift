@@ -48,8 +48,9 @@ public enum Restore {
         let problems = try Verifier(paths: CachePaths(root: source), repair: false).run()
             .filter { !problemsTheCopyRepairs.contains($0.kind) }
         guard problems.isEmpty else {
-            throw BackupError.invalidSource(path: source.path,
-                                            problems: problems.map { "\($0.kind.rawValue)  \($0.path): \($0.detail)" })
+            throw BackupError.invalidSource(
+                path: source.path,
+                problems: problems.map { "\($0.kind.rawValue)  \($0.path): \($0.detail)" })
         }
         let tag = ProcessTag.current()
         let staging = paths.restoreStaging(tag)
@@ -59,8 +60,9 @@ public enum Restore {
             if try CacheRoot.statusOf(parent) == nil { try CacheRoot.createFolder(parent, withParents: true) }
             let copied = try Staging.copy(CachePaths(root: source), into: staging)
             try Staging.moveIntoPlace(staging, at: paths.root)
-            return Result(source: source, root: paths.root, files: copied.files, bytes: copied.bytes, replaced: false,
-                          lostPending: 0, lostFailed: 0)
+            return Result(
+                source: source, root: paths.root, files: copied.files, bytes: copied.bytes, replaced: false,
+                lostPending: 0, lostFailed: 0)
         }
         return try CacheLock(paths: paths, command: "restore").withLock(wait: wait) {
             let before = try writeFiles(paths)
@@ -90,8 +92,9 @@ public enum Restore {
                 throw error
             }
             Staging.discard(aside)
-            return Result(source: source, root: paths.root, files: copied.files, bytes: copied.bytes, replaced: true,
-                          lostPending: after.pending.count, lostFailed: after.failed.count)
+            return Result(
+                source: source, root: paths.root, files: copied.files, bytes: copied.bytes, replaced: true,
+                lostPending: after.pending.count, lostFailed: after.failed.count)
         }
     }
 

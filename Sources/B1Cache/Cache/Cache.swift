@@ -64,12 +64,15 @@ public final class Cache: Sendable {
     // MARK: Reading (no lock)
 
     /// What `inspect` shows, from the manifest and listings only (never an envelope).
-    public func summary(now: Date = Date(), staleAfter: TimeInterval = Manifest.defaultStaleAfter) throws -> CacheSummary {
+    public func summary(now: Date = Date(), staleAfter: TimeInterval = Manifest.defaultStaleAfter) throws
+        -> CacheSummary
+    {
         try CacheRoot.checkingOnce(paths) { try CacheSummary.load(paths: paths, now: now, staleAfter: staleAfter) }
     }
 
     /// What `status` shows; never writes, and a corrupt manifest does not throw (see `CacheStatus.manifestProblem`).
-    public func status(now: Date = Date(), staleAfter: TimeInterval = Manifest.defaultStaleAfter) throws -> CacheStatus {
+    public func status(now: Date = Date(), staleAfter: TimeInterval = Manifest.defaultStaleAfter) throws -> CacheStatus
+    {
         try CacheRoot.checkingOnce(paths) { try CacheStatus.load(paths: paths, now: now, staleAfter: staleAfter) }
     }
 
@@ -94,10 +97,15 @@ public final class Cache: Sendable {
         var writes: [PendingWrite] = []
         var unreadable: [StoreError] = []
         for listed in try WriteQueue(paths: paths).list(.pending) {
-            if let write = listed.write { writes.append(write) } else if let problem = listed.problem { unreadable.append(problem) }
+            if let write = listed.write {
+                writes.append(write)
+            } else if let problem = listed.problem {
+                unreadable.append(problem)
+            }
         }
-        return Items(items: PendingOverlay.apply(writes, to: envelope.items, collection: collection),
-                     unreadableWrites: unreadable)
+        return Items(
+            items: PendingOverlay.apply(writes, to: envelope.items, collection: collection),
+            unreadableWrites: unreadable)
     }
 
     /// The write files of `queue/` (or `failed/`) in flush order, each readable or with its problem.
@@ -156,8 +164,10 @@ public final class Cache: Sendable {
 
     /// Sends the pending writes in order (SPEC §7), under the cache lock.
     /// - Throws: `LockError.busy` (with `.fail`), and what `Flusher.run` throws.
-    public func flush(client: ServerClient, options: FlushOptions = FlushOptions(), busy: Busy = .fail,
-                      progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> FlushReport {
+    public func flush(
+        client: ServerClient, options: FlushOptions = FlushOptions(), busy: Busy = .fail,
+        progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) async throws -> FlushReport {
         try recover()
         let flusher = Flusher(paths: paths, client: client, options: options, progress: progress)
         return try await CacheRoot.checkingOnce(paths) {
@@ -167,15 +177,19 @@ public final class Cache: Sendable {
 
     /// Flushes (unless `options.flushFirst` is off), then pulls the collections (SPEC §8), under the cache lock.
     /// The first sync creates the folder (the lock lives in it).
-    public func sync(client: ServerClient, options: SyncOptions = SyncOptions(), busy: Busy = .fail,
-                     progress: (@Sendable (SyncEvent) -> Void)? = nil,
-                     flushProgress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> SyncReport {
+    public func sync(
+        client: ServerClient, options: SyncOptions = SyncOptions(), busy: Busy = .fail,
+        progress: (@Sendable (SyncEvent) -> Void)? = nil,
+        flushProgress: (@Sendable (Int, Int) -> Void)? = nil
+    ) async throws -> SyncReport {
         var syncer = Syncer(paths: paths, client: client, options: options, progress: progress)
         syncer.flushProgress = flushProgress
         try recover()
         return try await CacheRoot.checkingOnce(paths) { [syncer] in
             try CacheRoot.prepare(paths)  // the first sync creates the folder, and the lock lives in it
-            return try await CacheLock(paths: paths, command: "sync").withLock(wait: busy.waits) { try await syncer.run() }
+            return try await CacheLock(paths: paths, command: "sync").withLock(wait: busy.waits) {
+                try await syncer.run()
+            }
         }
     }
 
@@ -183,8 +197,9 @@ public final class Cache: Sendable {
     /// included (a folder that is not a cache is refused: `StoreError.notACache`).
     public func verify(repair: Bool = false) throws -> [VerifyProblem] {
         if repair { try recover() }
-        let verifier = Verifier(paths: paths, repair: repair, lockCheck: { try CacheLock.staleDescription(paths: $0) },
-                                lockRepair: { try CacheLock.breakIfStale(paths: $0, keeping: $1) })
+        let verifier = Verifier(
+            paths: paths, repair: repair, lockCheck: { try CacheLock.staleDescription(paths: $0) },
+            lockRepair: { try CacheLock.breakIfStale(paths: $0, keeping: $1) })
         return try CacheRoot.checkingOnce(paths) { try verifier.run() }
     }
 
@@ -201,7 +216,8 @@ public final class Cache: Sendable {
     }
 
     /// Wipes the cache (refused over pending or failed writes unless `force` or an export), under the lock.
-    public func signOut(force: Bool = false, export: SignOut.Export? = nil, busy: Busy = .fail) throws -> SignOut.Result {
+    public func signOut(force: Bool = false, export: SignOut.Export? = nil, busy: Busy = .fail) throws -> SignOut.Result
+    {
         try recover()
         return try SignOut.run(paths: paths, force: force, export: export, wait: busy.waits)
     }

@@ -2,7 +2,8 @@ import Foundation
 
 /// What one batch's answers mean for the files, applied by `Flusher.commit` in a crash-safe order.
 struct BatchResolution {
-    var successes: [(write: PendingWrite, entry: QueueEntry, collection: String?, entities: [JSONValue], duplicate: Bool)] = []
+    var successes:
+        [(write: PendingWrite, entry: QueueEntry, collection: String?, entities: [JSONValue], duplicate: Bool)] = []
     var failures: [(write: PendingWrite, entry: QueueEntry)] = []
     var retryLater: (write: PendingWrite, entry: QueueEntry)?
     /// What rejections said of their items now; the cache shows the server's state instead of the one that caused
@@ -45,7 +46,9 @@ final class LoadedEnvelopes {
 extension Flusher {
     /// Envelopes first (one rewrite per collection per batch), then the write files go; failures move to
     /// `failed/`; the write that must wait is rewritten with its attempts; then the history.
-    func commit(_ resolution: BatchResolution, envelopes loaded: LoadedEnvelopes, report: inout FlushReport, now: Date) throws {
+    func commit(_ resolution: BatchResolution, envelopes loaded: LoadedEnvelopes, report: inout FlushReport, now: Date)
+        throws
+    {
         let store = CacheStore(paths: paths)
         var changes: [CollectionName: (items: [JSONValue], deleted: [String])] = [:]
         for success in resolution.successes {
@@ -74,7 +77,8 @@ extension Flusher {
         do {
             for success in resolution.successes {
                 try System.removeFile(success.entry.url.path)
-                history.append(History.entry(success.write, result: success.duplicate ? "duplicate" : "applied", at: now))
+                history.append(
+                    History.entry(success.write, result: success.duplicate ? "duplicate" : "applied", at: now))
                 if success.duplicate { report.duplicates.append(success.write.id) }
                 report.applied.append(success.write.id)
             }

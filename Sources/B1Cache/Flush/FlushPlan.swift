@@ -20,12 +20,17 @@ public struct FlushPlan: Sendable {
         var writes: [(write: PendingWrite, entry: QueueEntry)] = []
         unreadable = []
         for item in listed {
-            if let write = item.write { writes.append((write, item.entry)) } else { unreadable.append(item.entry.fileName) }
+            if let write = item.write {
+                writes.append((write, item.entry))
+            } else {
+                unreadable.append(item.entry.fileName)
+            }
         }
         heldBack = nil
         if !options.ignoreBackoff,
-           let index = writes.firstIndex(where: { $0.write.nextAttemptAt.map { $0 > now } ?? false }),
-           let until = writes[index].write.nextAttemptAt {
+            let index = writes.firstIndex(where: { $0.write.nextAttemptAt.map { $0 > now } ?? false }),
+            let until = writes[index].write.nextAttemptAt
+        {
             heldBack = (writes[index].write, until)
             writes = Array(writes[..<index])
         }

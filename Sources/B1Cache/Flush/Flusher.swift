@@ -13,7 +13,9 @@ public enum FlushError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// What to do next.
-    public var hint: String { "run the same command again when the network is back (flush and sync resume where they stopped)" }
+    public var hint: String {
+        "run the same command again when the network is back (flush and sync resume where they stopped)"
+    }
 }
 
 /// How a flush behaves.
@@ -83,8 +85,10 @@ public struct Flusher: Sendable {
     public var progress: (@Sendable (Int, Int) -> Void)?
 
     /// A flusher of the cache at `paths`; `progress` is called after each batch with (done, to do).
-    public init(paths: CachePaths, client: ServerClient, options: FlushOptions = FlushOptions(),
-                progress: (@Sendable (Int, Int) -> Void)? = nil) {
+    public init(
+        paths: CachePaths, client: ServerClient, options: FlushOptions = FlushOptions(),
+        progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) {
         self.paths = paths
         self.client = client
         self.options = options
@@ -99,7 +103,9 @@ public struct Flusher: Sendable {
         try CacheRoot.prepare(paths)
         let queue = WriteQueue(paths: paths)
         let listed = try queue.list(.pending)
-        do { _ = try await client.claim(paths, pending: listed.compactMap(\.write)) } catch let error as TransportError where error.isOffline {
+        do { _ = try await client.claim(paths, pending: listed.compactMap(\.write)) } catch let error as TransportError
+            where error.isOffline
+        {
             throw FlushError.offline(reason: error.description)
         }
         let plan = FlushPlan(listed, options: options, now: now)
@@ -123,7 +129,11 @@ public struct Flusher: Sendable {
                     resolved.successes.append((item.write, item.entry, collection, entities, duplicate))
                 case .rejected(let message, let current):
                     resolved.failures.append((attempted(item.write, error: message, now: now), item.entry))
-                    if let current { resolved.refreshed.append(current) } else { resolved.pullWhole.insert(item.write.kind.collection) }
+                    if let current {
+                        resolved.refreshed.append(current)
+                    } else {
+                        resolved.pullWhole.insert(item.write.kind.collection)
+                    }
                 case .transient(let message, let retryAfter):
                     var write = attempted(item.write, error: message, now: now)
                     if write.attempts >= options.maximumAttempts {
@@ -132,7 +142,8 @@ public struct Flusher: Sendable {
                         resolved.failures.append((write, item.entry))
                         continue writesOfBatch
                     }
-                    write.nextAttemptAt = now.addingTimeInterval(Backoff.delay(attempts: write.attempts, retryAfter: retryAfter))
+                    write.nextAttemptAt = now.addingTimeInterval(
+                        Backoff.delay(attempts: write.attempts, retryAfter: retryAfter))
                     resolved.retryLater = (write, item.entry)
                     report.stoppedAt = (write.id, message)
                     report.stoppedByFailure = true
@@ -174,7 +185,9 @@ public struct Flusher: Sendable {
     private func send(_ writes: [PendingWrite], report: inout FlushReport) async throws -> [String: WriteOutcome] {
         report.requests += 1
         if writes.count > 1 {
-            do { return try await client.sendBatch(writes) } catch ServerError.status(_, let code, _) where code == 404 || code == 405 {
+            do { return try await client.sendBatch(writes) } catch ServerError.status(_, let code, _)
+                where code == 404 || code == 405
+            {
                 report.requests -= 1
             } catch {
                 return [writes[0].id: try Self.transient(error)]
@@ -195,7 +208,8 @@ public struct Flusher: Sendable {
     private static func transient(_ error: any Error) throws -> WriteOutcome {
         switch error {
         case let error as TransportError: return .transient(message: error.description, retryAfter: nil)
-        case let error as ServerError where error != .unauthorized: return .transient(message: error.description, retryAfter: nil)
+        case let error as ServerError where error != .unauthorized:
+            return .transient(message: error.description, retryAfter: nil)
         default: throw error
         }
     }

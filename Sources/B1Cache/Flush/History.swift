@@ -14,9 +14,13 @@ public struct History: Sendable {
     public init(paths: CachePaths) { self.paths = paths }
 
     /// One line: `{id, kind, result, at, error?}`.
-    public static func entry(_ write: PendingWrite, result: String, error: String? = nil, at date: Date = Date()) -> JSONValue {
-        var object: JSONObject = ["id": .string(write.id), "kind": .string(write.kind.rawValue), "result": .string(result),
-                                  "at": .string(Timestamp.preciseString(date))]
+    public static func entry(_ write: PendingWrite, result: String, error: String? = nil, at date: Date = Date())
+        -> JSONValue
+    {
+        var object: JSONObject = [
+            "id": .string(write.id), "kind": .string(write.kind.rawValue), "result": .string(result),
+            "at": .string(Timestamp.preciseString(date)),
+        ]
         if let error { object["error"] = .string(error) }
         return .object(object)
     }
@@ -28,7 +32,9 @@ public struct History: Sendable {
         lines += entries.map { JSONWriter.compactString($0) }
         if lines.count > Self.limit { lines.removeFirst(lines.count - Self.limit) }
         let data = Data((lines.joined(separator: "\n") + "\n").utf8)
-        do { try DurableFile.write(data, to: paths.history) } catch { throw StoreError.from(error, writing: paths.history) }
+        do { try DurableFile.write(data, to: paths.history) } catch {
+            throw StoreError.from(error, writing: paths.history)
+        }
     }
 
     /// The entries, oldest first; lines that are not JSON objects are skipped.

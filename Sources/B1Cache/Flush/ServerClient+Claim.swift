@@ -29,8 +29,10 @@ extension ServerClient {
         guard manifest.account == nil else { return account }
         var emptied: [Envelope] = []
         for collection in CollectionName.allCases {
-            guard try CacheRoot.statusOf(paths.envelope(for: collection)) != nil
-                    || manifest.collections[collection] != nil else { continue }
+            guard
+                try CacheRoot.statusOf(paths.envelope(for: collection)) != nil
+                    || manifest.collections[collection] != nil
+            else { continue }
             let revision: Int
             if let known = manifest.collections[collection]?.revision {
                 revision = known
@@ -44,7 +46,9 @@ extension ServerClient {
         // Writes that do not say whose they are, in a cache of an unknown account that held data: they may be the
         // other account's, so they are not sent under this one (export them to look at them and queue them again).
         let unstamped = writes.filter { $0.account == nil }.count
-        if !emptied.isEmpty && unstamped > 0 { throw ServerError.writesOfUnknownAccount(count: unstamped, token: account) }
+        if !emptied.isEmpty && unstamped > 0 {
+            throw ServerError.writesOfUnknownAccount(count: unstamped, token: account)
+        }
         try store.replaceEnvelopes(emptied) { $0.account = account }
         return account
     }

@@ -12,7 +12,8 @@ extension CacheLock {
         let lock = CacheLock(paths: paths, command: "verify")
         let done = try BreakLock.run(paths, whenStuck: .giveUp) { () throws -> String? in
             guard let observed = try lock.observe(),
-                  LockStaleness.judge(observed, ttl: lock.ttl, grace: lock.grace) != nil else { return nil }
+                LockStaleness.judge(observed, ttl: lock.ttl, grace: lock.grace) != nil
+            else { return nil }
             let status: System.FileStatus?
             do { status = try System.status(paths.lock.path) } catch { throw LockError.from(error, path: paths.lock) }
             guard status?.isDirectory == true else { return "the stale lock " + (try keep(paths.lock)) }

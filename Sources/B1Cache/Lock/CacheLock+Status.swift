@@ -18,7 +18,8 @@ extension CacheLock {
     public static func staleDescription(paths: CachePaths) throws -> String? {
         let lock = CacheLock(paths: paths, command: "verify")
         guard let observed = try lock.observe(),
-              let staleness = LockStaleness.judge(observed, ttl: lock.ttl, grace: lock.grace) else { return nil }
+            let staleness = LockStaleness.judge(observed, ttl: lock.ttl, grace: lock.grace)
+        else { return nil }
         return staleness.sentence(ttl: lock.ttl)
     }
 }

@@ -80,8 +80,10 @@ public struct CacheLock: Sendable {
 
     /// The async form of `withLock(wait:timeout:_:)`: waits with `Task.sleep`, so a waiting task does not
     /// hold a thread, and stops waiting with `CancellationError` when its task is cancelled.
-    public func withLock<T: Sendable>(wait: Bool, timeout: TimeInterval? = nil,
-                                      _ body: () async throws -> T) async throws -> T {
+    public func withLock<T: Sendable>(
+        wait: Bool, timeout: TimeInterval? = nil,
+        _ body: () async throws -> T
+    ) async throws -> T {
         let holding = try await acquireAsync(wait: wait, timeout: timeout)
         sweepAfterCrash()
         let result: T
@@ -214,7 +216,8 @@ public struct CacheLock: Sendable {
         let owner = LockOwner.current(command: command)
         let written = try BreakLock.run(paths, whenStuck: .proceed) { () throws -> Bool in
             guard let observed = try observe(), observed.owner == nil,
-                  !FileManager.default.fileExists(atPath: paths.lockOwner.path) else { return false }
+                !FileManager.default.fileExists(atPath: paths.lockOwner.path)
+            else { return false }
             do {
                 try DurableFile.write(owner.encoded(), to: paths.lockOwner)
             } catch {
@@ -237,7 +240,8 @@ public struct CacheLock: Sendable {
     func breakStale(_ observed: LockObservation) throws {
         _ = try BreakLock.run(paths, whenStuck: .giveUp) { () throws -> Void in
             guard let current = try observe(), current.owner == observed.owner,
-                  LockStaleness.judge(current, ttl: ttl, grace: grace) != nil else { return }
+                LockStaleness.judge(current, ttl: ttl, grace: grace) != nil
+            else { return }
             try removeLockDirectory()
         }
     }

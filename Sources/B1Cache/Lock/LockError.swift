@@ -46,7 +46,8 @@ public enum LockError: Error, Equatable, Sendable, CustomStringConvertible {
         if let error = error as? LockError { return error }
         if let error = error as? SystemCallError { return .ioFailure(path: path.path, reason: error.reason) }
         if let error = error as? CocoaError,
-           let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError {
+            let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError
+        {
             return .ioFailure(path: path.path, reason: underlying.localizedDescription)
         }
         return .ioFailure(path: path.path, reason: "\(error)")

@@ -26,8 +26,10 @@ public struct LockOwner: Sendable, Equatable {
     public var command: String
 
     /// Makes an owner record from its fields (tests use it to plant locks).
-    public init(pid: Int32, processStartTime: String?, bootId: String?, host: String, acquiredAt: Date,
-                heartbeatAt: Date, command: String) {
+    public init(
+        pid: Int32, processStartTime: String?, bootId: String?, host: String, acquiredAt: Date,
+        heartbeatAt: Date, command: String
+    ) {
         self.pid = pid
         self.processStartTime = processStartTime
         self.bootId = bootId
@@ -39,8 +41,9 @@ public struct LockOwner: Sendable, Equatable {
 
     /// The record for this process taking the lock now.
     public static func current(command: String, now: Date = Date()) -> LockOwner {
-        LockOwner(pid: System.processID, processStartTime: ThisProcess.startTime, bootId: ThisProcess.bootId,
-                  host: ThisProcess.host, acquiredAt: now, heartbeatAt: now, command: command)
+        LockOwner(
+            pid: System.processID, processStartTime: ThisProcess.startTime, bootId: ThisProcess.bootId,
+            host: ThisProcess.host, acquiredAt: now, heartbeatAt: now, command: command)
     }
 
     /// True when `other` is the same acquisition as this one: same process (pid, start time, host, boot) and the
@@ -81,13 +84,14 @@ public struct LockOwner: Sendable, Equatable {
     public static func decode(_ data: Data) -> LockOwner? {
         guard let value = try? JSONParser.parse(data), let object = value.objectValue else { return nil }
         guard let pidValue = object["pid"]?.intValue, let pid = Int32(exactly: pidValue), pid > 0,
-              let host = object["host"]?.stringValue,
-              let acquiredText = object["acquiredAt"]?.stringValue, let acquiredAt = Timestamp.date(acquiredText),
-              let heartbeatText = object["heartbeatAt"]?.stringValue, let heartbeatAt = Timestamp.date(heartbeatText)
+            let host = object["host"]?.stringValue,
+            let acquiredText = object["acquiredAt"]?.stringValue, let acquiredAt = Timestamp.date(acquiredText),
+            let heartbeatText = object["heartbeatAt"]?.stringValue, let heartbeatAt = Timestamp.date(heartbeatText)
         else { return nil }
-        return LockOwner(pid: pid, processStartTime: text(object["processStartTime"]), bootId: text(object["bootId"]),
-                         host: host, acquiredAt: acquiredAt, heartbeatAt: heartbeatAt,
-                         command: object["command"]?.stringValue ?? "unknown")
+        return LockOwner(
+            pid: pid, processStartTime: text(object["processStartTime"]), bootId: text(object["bootId"]),
+            host: host, acquiredAt: acquiredAt, heartbeatAt: heartbeatAt,
+            command: object["command"]?.stringValue ?? "unknown")
     }
 
     /// A string or number field as text (another implementation may write the start time as a number).

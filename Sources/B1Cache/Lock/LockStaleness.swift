@@ -23,8 +23,10 @@ enum LockStaleness: Sendable, Equatable {
     ///   - grace: how long a lock directory without a readable owner.json counts as fresh, since its creator may
     ///     be between the mkdir and the write.
     /// - Returns: nil when the lock is fresh.
-    static func judge(_ observation: LockObservation, ttl: TimeInterval, grace: TimeInterval,
-                      now: Date = Date()) -> LockStaleness? {
+    static func judge(
+        _ observation: LockObservation, ttl: TimeInterval, grace: TimeInterval,
+        now: Date = Date()
+    ) -> LockStaleness? {
         guard let owner = observation.owner else {
             let age = now.timeIntervalSince(observation.modified)
             return age > grace ? .ownerMissing(age: age) : nil

@@ -19,8 +19,10 @@ public enum CacheFolder: Equatable, Sendable {
 
     /// The names b1cache makes at the top of a root (and Finder's `.DS_Store`, which is not the user's data).
     static func isOwnEntry(_ name: String, of paths: CachePaths) -> Bool {
-        let own = [paths.manifest, paths.collections, paths.queue, paths.failed, paths.history, paths.quarantine,
-                   paths.lock, paths.watchState].map(\.lastPathComponent)
+        let own = [
+            paths.manifest, paths.collections, paths.queue, paths.failed, paths.history, paths.quarantine,
+            paths.lock, paths.watchState,
+        ].map(\.lastPathComponent)
         return own.contains(name) || DurableFile.isTempName(name) || name == ".DS_Store"
     }
 

@@ -11,25 +11,31 @@ public struct CachePaths: Sendable, Equatable {
     /// Resolves the root: `--cache-dir` flag, then `B1CACHE_DIR`, then `$XDG_CACHE_HOME/billingone` when
     /// `XDG_CACHE_HOME` is absolute (a relative value is ignored, as the XDG spec requires), then
     /// `~/.cache/billingone` (Application Support on Apple platforms, where Caches may be purged).
-    public static func resolve(flag: String?, environment: [String: String],
-                               currentDirectory: String = FileManager.default.currentDirectoryPath) -> CachePaths {
+    public static func resolve(
+        flag: String?, environment: [String: String],
+        currentDirectory: String = FileManager.default.currentDirectoryPath
+    ) -> CachePaths {
         func absolute(_ path: String) -> URL {
             let expanded = (path as NSString).expandingTildeInPath
-            return expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded)
+            return expanded.hasPrefix("/")
+                ? URL(fileURLWithPath: expanded)
                 : URL(fileURLWithPath: currentDirectory).appendingPathComponent(expanded)
         }
         if let flag, !flag.isEmpty { return CachePaths(root: absolute(flag)) }
-        if let directory = environment["B1CACHE_DIR"], !directory.isEmpty { return CachePaths(root: absolute(directory)) }
-        #if os(Linux) || os(Android) || os(FreeBSD) || os(OpenBSD)
-        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") {
-            return CachePaths(root: URL(fileURLWithPath: xdg).appendingPathComponent("billingone"))
+        if let directory = environment["B1CACHE_DIR"], !directory.isEmpty {
+            return CachePaths(root: absolute(directory))
         }
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        return CachePaths(root: URL(fileURLWithPath: home).appendingPathComponent(".cache/billingone"))
+        #if os(Linux) || os(Android) || os(FreeBSD) || os(OpenBSD)
+            if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") {
+                return CachePaths(root: URL(fileURLWithPath: xdg).appendingPathComponent("billingone"))
+            }
+            let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+            return CachePaths(root: URL(fileURLWithPath: home).appendingPathComponent(".cache/billingone"))
         #else
-        let support = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask).first
-            ?? URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent("Library/Application Support")
-        return CachePaths(root: support.appendingPathComponent("billingone"))
+            let support =
+                FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask).first
+                ?? URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent("Library/Application Support")
+            return CachePaths(root: support.appendingPathComponent("billingone"))
         #endif
     }
 

@@ -25,7 +25,9 @@ public enum CacheRoot {
 
     private static func checkOwnedFolder(_ folder: URL, _ status: System.FileStatus) throws {
         if !status.isDirectory { throw StoreError.notADirectory(path: folder.path) }
-        if status.ownerID != System.userID { throw StoreError.ownedByAnotherUser(path: folder.path, owner: status.ownerID) }
+        if status.ownerID != System.userID {
+            throw StoreError.ownedByAnotherUser(path: folder.path, owner: status.ownerID)
+        }
     }
 
     static func statusOf(_ url: URL) throws -> System.FileStatus? {
@@ -52,10 +54,10 @@ public enum CacheRoot {
     /// Best effort: a root that cannot be marked still works. Linux has no such attribute.
     static func excludeFromBackup(_ root: URL) {
         #if canImport(Darwin)
-        var values = URLResourceValues()
-        values.isExcludedFromBackup = true
-        var url = root
-        try? url.setResourceValues(values)
+            var values = URLResourceValues()
+            values.isExcludedFromBackup = true
+            var url = root
+            try? url.setResourceValues(values)
         #endif
     }
 

@@ -103,8 +103,9 @@ public final class Enqueuer {
             for (index, item) in validated.enumerated() {
                 guard let id = item.id else { continue }
                 guard knownIds.insert(id).inserted else {
-                    throw QueueError.invalidBatchLine(line: requests[index].line ?? index + 1,
-                                                      reason: "write \(id) is already queued (or failed)")
+                    throw QueueError.invalidBatchLine(
+                        line: requests[index].line ?? index + 1,
+                        reason: "write \(id) is already queued (or failed)")
                 }
             }
         }
@@ -171,8 +172,9 @@ public final class Enqueuer {
     private func validate(_ request: WriteRequest, now: Date) throws -> ValidatedRequest {
         let kind = try PayloadValidator.kind(request.kind)
         guard let payload = request.payload.objectValue else {
-            throw QueueError.invalidField(field: "payload",
-                                          reason: "must be a JSON object, not \(request.payload.typeName)")
+            throw QueueError.invalidField(
+                field: "payload",
+                reason: "must be a JSON object, not \(request.payload.typeName)")
         }
         // A re-queued export keeps its id; a snooze date that passed since it was first queued does not refuse it.
         let typed = try kind.rules.init(validating: payload, now: request.id == nil ? now : nil)
@@ -187,8 +189,9 @@ public final class Enqueuer {
     /// The write file must fit `WriteLimits.encodedWrite`, so the decoder reads it back and a batch of them fits a
     /// request. Encoded as the file will be (a fresh id is a UUID, as long as the one used here), with its account.
     private func checkEncodedSize(kind: WriteKind, payload: JSONObject, request: WriteRequest, now: Date) throws {
-        var probe = PendingWrite(id: request.id ?? UUID().uuidString.lowercased(), kind: kind, payload: payload,
-                                 createdAt: now)
+        var probe = PendingWrite(
+            id: request.id ?? UUID().uuidString.lowercased(), kind: kind, payload: payload,
+            createdAt: now)
         probe.account = request.account ?? cacheAccount
         probe.retryOf = request.retryOf
         let bytes = probe.encoded().count
@@ -197,8 +200,10 @@ public final class Enqueuer {
         let largest = payload.members.max {
             JSONWriter.prettyData($0.value).count < JSONWriter.prettyData($1.value).count
         }
-        throw QueueError.invalidField(field: largest?.key ?? "payload", reason: "makes the write \(bytes) bytes "
-                                      + "encoded; a write may have at most \(WriteLimits.encodedWrite)")
+        throw QueueError.invalidField(
+            field: largest?.key ?? "payload",
+            reason: "makes the write \(bytes) bytes "
+                + "encoded; a write may have at most \(WriteLimits.encodedWrite)")
     }
 
     /// Creates the folders if needed and clears staging orphans left by crashed enqueues, once per Enqueuer.

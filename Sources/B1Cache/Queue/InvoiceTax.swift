@@ -16,7 +16,9 @@ import Foundation
 enum InvoiceTax {
     /// Sets the line's `taxAmount` from its amount and its (already changed) `taxRate`.
     static func recomputeLine(_ line: inout JSONObject) {
-        let amount = isNumber(line["amount"]) ? decimal(line["amount"])
+        let amount =
+            isNumber(line["amount"])
+            ? decimal(line["amount"])
             : decimal(line["quantity"]) * decimal(line["unitPrice"])
         line["taxAmount"] = money(amount * decimal(line["taxRate"]) / 100)
     }
@@ -25,7 +27,9 @@ enum InvoiceTax {
     static func recomputeTotals(_ invoice: inout JSONObject) {
         let lines = (invoice["lines"]?.arrayValue ?? []).compactMap(\.objectValue)
         let taxTotal = lines.reduce(Decimal(0)) { $0 + decimal($1["taxAmount"]) }
-        let subtotal = isNumber(invoice["subtotal"]) ? decimal(invoice["subtotal"])
+        let subtotal =
+            isNumber(invoice["subtotal"])
+            ? decimal(invoice["subtotal"])
             : lines.reduce(Decimal(0)) { $0 + decimal($1["amount"]) }
         invoice["taxTotal"] = money(taxTotal)
         invoice["total"] = money(subtotal + taxTotal)

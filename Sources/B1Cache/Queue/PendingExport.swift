@@ -100,8 +100,9 @@ public struct WriteBatch: Sendable {
             batch.requests.append((number, request))
         }
         if let expected, expected != batch.requests.count {
-            throw QueueError.invalidExport(reason: "its header counts \(expected) writes, but it holds "
-                                               + "\(batch.requests.count): the file is incomplete")
+            throw QueueError.invalidExport(
+                reason: "its header counts \(expected) writes, but it holds "
+                    + "\(batch.requests.count): the file is incomplete")
         }
         return batch
     }
@@ -111,7 +112,8 @@ public struct WriteBatch: Sendable {
             throw QueueError.invalidBatchLine(line: line, reason: "the export header needs a schemaVersion")
         }
         guard version <= PendingExport.schemaVersion else {
-            throw QueueError.invalidExport(reason: "it was written by a newer b1cache (schema \(version)); upgrade b1cache")
+            throw QueueError.invalidExport(
+                reason: "it was written by a newer b1cache (schema \(version)); upgrade b1cache")
         }
         guard let count = value["writes"]?.intValue, count >= 0 else {
             throw QueueError.invalidBatchLine(line: line, reason: "the export header needs a 'writes' count")

@@ -15,16 +15,20 @@ public enum PendingOverlay {
     public static let marker = "_pending"
 
     /// The items of `collection` with the effects of `writes` (in queue order) applied.
-    public static func apply(_ writes: [PendingWrite], to items: [JSONValue],
-                             collection: CollectionName) -> [JSONValue] {
+    public static func apply(
+        _ writes: [PendingWrite], to items: [JSONValue],
+        collection: CollectionName
+    ) -> [JSONValue] {
         var positions: [String: Int] = [:]
         for (index, item) in items.enumerated() { if let id = item["id"]?.stringValue { positions[id] = index } }
         var result = items
         for write in writes where write.kind.collection == collection {
             let payload = write.typedPayload
-            let targets = payload.targetIds.compactMap { id in positions[id].flatMap { index in
-                result[index].objectValue.map { (index: index, item: $0) }
-            } }
+            let targets = payload.targetIds.compactMap { id in
+                positions[id].flatMap { index in
+                    result[index].objectValue.map { (index: index, item: $0) }
+                }
+            }
             let refused = payload.isRefused(by: targets.map(\.item))
             for var target in targets {
                 if !refused { payload.applyEffect(to: &target.item) }

@@ -38,9 +38,11 @@ public struct PendingWrite: Sendable, Equatable {
     public var otherMembers = JSONObject()
 
     /// A write (a fresh UUID id by default).
-    public init(id: String = UUID().uuidString.lowercased(), kind: WriteKind, payload: JSONObject,
-                createdAt: Date = Date(), attempts: Int = 0, lastAttemptAt: Date? = nil, lastError: String? = nil,
-                nextAttemptAt: Date? = nil) {
+    public init(
+        id: String = UUID().uuidString.lowercased(), kind: WriteKind, payload: JSONObject,
+        createdAt: Date = Date(), attempts: Int = 0, lastAttemptAt: Date? = nil, lastError: String? = nil,
+        nextAttemptAt: Date? = nil
+    ) {
         self.id = id
         self.kind = kind
         self.payload = payload
@@ -72,19 +74,23 @@ public struct PendingWrite: Sendable, Equatable {
             lastError: try fields.optionalString("lastError"), nextAttemptAt: try fields.optionalDate("nextAttemptAt"))
         if let account = fields.object["account"], !account.isNull {
             let accountFields = try JSONFields(account, path: path, what: "a write's account")
-            write.account = Account(orgId: try accountFields.string("orgId"), userId: try accountFields.string("userId"),
-                                    email: try accountFields.optionalString("email") ?? "")
+            write.account = Account(
+                orgId: try accountFields.string("orgId"), userId: try accountFields.string("userId"),
+                email: try accountFields.optionalString("email") ?? "")
         }
         if let earlier = fields.object["retryOf"] {
             guard let ids = earlier.arrayValue?.compactMap(\.stringValue), ids.count == earlier.arrayValue?.count,
-                  !ids.isEmpty, ids.count <= maximumRetries else {
+                !ids.isEmpty, ids.count <= maximumRetries
+            else {
                 throw fields.fail("retryOf", "an array of 1 to \(maximumRetries) write ids")
             }
             write.retryOf = ids
         }
         var others = fields.object
-        for known in ["format", "schemaVersion", "id", "kind", "payload", "createdAt", "attempts", "lastAttemptAt",
-                      "lastError", "nextAttemptAt", "account", "retryOf"] { others[known] = nil }
+        for known in [
+            "format", "schemaVersion", "id", "kind", "payload", "createdAt", "attempts", "lastAttemptAt",
+            "lastError", "nextAttemptAt", "account", "retryOf",
+        ] { others[known] = nil }
         write.otherMembers = others
         return write
     }

@@ -68,7 +68,8 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
                 : "the kinds that can be queued offline are: \(WriteKind.namesList)"
         case .invalidField, .invalidBatchLine: "see 'b1cache enqueue --help' and docs/WRITES.md for each kind's payload"
         case .targetNotFound: "check the id with 'b1cache show COLLECTION', or 'b1cache sync' to refresh the cache"
-        case .notEditable: "only draft lines can be edited, and applied missed billing is final; change it on BillingOne web if it must"
+        case .notEditable:
+            "only draft lines can be edited, and applied missed billing is final; change it on BillingOne web if it must"
         case .appliedByPendingWrite(_, _, let writeId):
             writeId.map { "if that apply was a mistake, 'b1cache drop \($0)' first; an applied item is final" }
                 ?? "an applied item is final: leave this line out"

@@ -22,7 +22,8 @@ public struct WriteFileName: Sendable, Equatable, Comparable {
 
     /// A name for a write queued at `createdAt` (rounded to the microsecond).
     public init(createdAt: Date, sequence: Int, id: String) {
-        self.init(microseconds: Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded()), sequence: sequence, id: id)
+        self.init(
+            microseconds: Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded()), sequence: sequence, id: id)
     }
 
     /// The time in the name.
@@ -40,7 +41,8 @@ public struct WriteFileName: Sendable, Equatable, Comparable {
             let text = String(value ?? 0)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
-        let stamp = pad(parts.year, 4) + pad(parts.month, 2) + pad(parts.day, 2) + "T" + pad(parts.hour, 2)
+        let stamp =
+            pad(parts.year, 4) + pad(parts.month, 2) + pad(parts.day, 2) + "T" + pad(parts.hour, 2)
             + pad(parts.minute, 2) + pad(parts.second, 2)
         return "\(stamp).\(pad(Int(fraction), 6))Z-\(pad(sequence, 6))-\(id).json"
     }
@@ -57,17 +59,21 @@ public struct WriteFileName: Sendable, Equatable, Comparable {
         let stamp = Array(parts[0].utf8)
         // yyyyMMddTHHmmss.ffffffZ
         guard stamp.count == 23, stamp[8] == UInt8(ascii: "T"), stamp[15] == UInt8(ascii: "."),
-              stamp[22] == UInt8(ascii: "Z") else { return nil }
+            stamp[22] == UInt8(ascii: "Z")
+        else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             Int(String(decoding: stamp[range], as: UTF8.self))
         }
         guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8),
-              let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15),
-              let micros = number(16..<22),
-              let date = WriteFileName.utc.date(from: DateComponents(
-                year: year, month: month, day: day, hour: hour, minute: minute, second: second)) else { return nil }
-        self.init(microseconds: Int64(date.timeIntervalSince1970.rounded()) * 1_000_000 + Int64(micros),
-                  sequence: sequence, id: String(parts[2]))
+            let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15),
+            let micros = number(16..<22),
+            let date = WriteFileName.utc.date(
+                from: DateComponents(
+                    year: year, month: month, day: day, hour: hour, minute: minute, second: second))
+        else { return nil }
+        self.init(
+            microseconds: Int64(date.timeIntervalSince1970.rounded()) * 1_000_000 + Int64(micros),
+            sequence: sequence, id: String(parts[2]))
         guard self.fileName == fileName else { return nil }
     }
 

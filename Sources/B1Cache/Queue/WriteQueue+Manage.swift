@@ -30,16 +30,19 @@ extension WriteQueue {
             do {
                 let write = try read(entry)
                 if let earlier = firstFile[write.id] {
-                    return Listed(entry: entry, place: place, write: nil, problem: .corrupt(
-                        path: entry.url.path, reason: "holds write '\(write.id)', which \(earlier) holds too"))
+                    return Listed(
+                        entry: entry, place: place, write: nil,
+                        problem: .corrupt(
+                            path: entry.url.path, reason: "holds write '\(write.id)', which \(earlier) holds too"))
                 }
                 firstFile[write.id] = entry.fileName
                 return Listed(entry: entry, place: place, write: write, problem: nil)
             } catch let error as StoreError {
                 return Listed(entry: entry, place: place, write: nil, problem: error)
             } catch {
-                return Listed(entry: entry, place: place, write: nil,
-                              problem: .unreadable(path: entry.url.path, reason: "\(error)"))
+                return Listed(
+                    entry: entry, place: place, write: nil,
+                    problem: .unreadable(path: entry.url.path, reason: "\(error)"))
             }
         }
     }
@@ -92,8 +95,10 @@ extension WriteQueue {
         }
         guard let failed = found.write else { throw found.problem ?? QueueError.writeNotFound(id: id) }
         guard failed.retryOf.count < PendingWrite.maximumRetries, let name = found.entry.name else {
-            throw QueueError.invalidField(field: "ID", reason: "'\(id)' was retried \(failed.retryOf.count) times "
-                                              + "already; drop it and queue the change again")
+            throw QueueError.invalidField(
+                field: "ID",
+                reason: "'\(id)' was retried \(failed.retryOf.count) times "
+                    + "already; drop it and queue the change again")
         }
         var write = failed
         write.retryOf = failed.retryOf + [failed.id]

@@ -60,8 +60,9 @@ public struct WriteQueue: Sendable {
         }
         let write = try PendingWrite.decode(data, path: path)
         guard write.id == name.id else {
-            throw StoreError.corrupt(path: path,
-                                     reason: "holds write '\(write.id)' but its file name says '\(name.id)'")
+            throw StoreError.corrupt(
+                path: path,
+                reason: "holds write '\(write.id)' but its file name says '\(name.id)'")
         }
         return write
     }

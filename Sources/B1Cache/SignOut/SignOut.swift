@@ -105,7 +105,9 @@ public enum SignOut {
             do { account = try CacheStore(paths: paths).manifest().account } catch { account = nil }
             let data = PendingExport(account: account, writes: writes).encoded()
             // Durable before anything is wiped: the export is then the only copy of these writes.
-            do { try DurableFile.write(data, to: export.file) } catch { throw StoreError.from(error, writing: export.file) }
+            do { try DurableFile.write(data, to: export.file) } catch {
+                throw StoreError.from(error, writing: export.file)
+            }
             exported = writes.count
         } else if !force && !(pending.isEmpty && failed.isEmpty) {
             throw SignOutError.writesPending(pending: pending.count, failed: failed.count)
@@ -127,7 +129,8 @@ public enum SignOut {
         for name in names where name.hasPrefix(paths.signOutPrefix) {
             let leftover = parent.appendingPathComponent(name)
             do { try FileManager.default.removeItem(at: leftover) } catch {
-                throw StoreError.writeFailed(path: leftover.path, reason: "could not finish deleting a signed-out cache")
+                throw StoreError.writeFailed(
+                    path: leftover.path, reason: "could not finish deleting a signed-out cache")
             }
         }
     }
@@ -137,8 +140,12 @@ public enum SignOut {
     static func checkExportPath(_ export: Export, root: URL) throws {
         if Staging.isSameOrInside(export.file, root) { throw SignOutError.exportInsideCache(path: export.file.path) }
         guard let status = try CacheRoot.statusOf(export.file) else { return }
-        let what = status.isSymbolicLink ? "a symbolic link" : status.isDirectory ? "a folder"
-            : status.isRegularFile ? "a file" : "a device or other special file"
+        let what =
+            status.isSymbolicLink
+            ? "a symbolic link"
+            : status.isDirectory
+                ? "a folder"
+                : status.isRegularFile ? "a file" : "a device or other special file"
         if !(status.isRegularFile && export.overwrite) {
             throw SignOutError.exportExists(path: export.file.path, what: what)
         }

@@ -34,8 +34,10 @@ public struct CacheStatus: Sendable {
     /// Reads the status.
     /// - Throws: `StoreError` when the root is unsafe (a symbolic link, another user's) or a folder cannot be
     ///   listed; a corrupt manifest does not throw but sets `manifestProblem`.
-    public static func load(paths: CachePaths, now: Date = Date(),
-                            staleAfter: TimeInterval = Manifest.defaultStaleAfter) throws -> CacheStatus {
+    public static func load(
+        paths: CachePaths, now: Date = Date(),
+        staleAfter: TimeInterval = Manifest.defaultStaleAfter
+    ) throws -> CacheStatus {
         let exists = try CacheRoot.check(paths.root)
         var manifest = Manifest()
         var problem: StoreError?

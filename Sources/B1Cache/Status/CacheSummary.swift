@@ -41,15 +41,18 @@ public struct CacheSummary: Sendable {
 
     /// Builds the summary.
     /// - Throws: `StoreError` when the manifest is unreadable or corrupt (exit 8 for the CLI), or the root unsafe.
-    public static func load(paths: CachePaths, now: Date = Date(),
-                            staleAfter: TimeInterval = Manifest.defaultStaleAfter) throws -> CacheSummary {
+    public static func load(
+        paths: CachePaths, now: Date = Date(),
+        staleAfter: TimeInterval = Manifest.defaultStaleAfter
+    ) throws -> CacheSummary {
         let store = CacheStore(paths: paths)
         let exists = try store.exists()
         let manifest = exists ? try store.manifest() : Manifest()
         let queue = WriteQueue(paths: paths)
         let lines = CollectionName.allCases.map { name in
-            CollectionLine(name: name, state: manifest.collections[name],
-                           stale: manifest.isStale(name, now: now, staleAfter: staleAfter), complete: name.isComplete)
+            CollectionLine(
+                name: name, state: manifest.collections[name],
+                stale: manifest.isStale(name, now: now, staleAfter: staleAfter), complete: name.isComplete)
         }
         let lockHeld = try exists && CacheRoot.statusOf(paths.lock) != nil
         var owner: JSONValue?

@@ -45,12 +45,15 @@ public struct CacheStore: Sendable {
     /// in doubt (equal times): then the caller reads the envelope itself. Costs two `lstat`s.
     /// With `strictlyOlder: false` the times are not compared (for an envelope just read and found to be the
     /// entry's revision).
-    public func envelopeMatches(_ entry: CollectionState, of collection: CollectionName,
-                                strictlyOlder: Bool = true) throws -> Bool {
+    public func envelopeMatches(
+        _ entry: CollectionState, of collection: CollectionName,
+        strictlyOlder: Bool = true
+    ) throws -> Bool {
         guard try CacheRoot.check(paths.root) else { return false }
         guard let file = try System.status(paths.envelope(for: collection).path), file.isRegularFile,
-              file.size == Int64(entry.bytes),
-              let manifest = try System.status(paths.manifest.path), manifest.isRegularFile else { return false }
+            file.size == Int64(entry.bytes),
+            let manifest = try System.status(paths.manifest.path), manifest.isRegularFile
+        else { return false }
         return !strictlyOlder || file.modified < manifest.modified
     }
 
@@ -83,7 +86,9 @@ public struct CacheStore: Sendable {
 
     /// Writes several envelopes and updates the manifest once.
     @discardableResult
-    public func replaceEnvelopes(_ envelopes: [Envelope], updating change: ((inout Manifest) -> Void)? = nil) throws -> [Envelope] {
+    public func replaceEnvelopes(_ envelopes: [Envelope], updating change: ((inout Manifest) -> Void)? = nil) throws
+        -> [Envelope]
+    {
         try CacheRoot.prepare(paths)
         var manifest = try self.manifest()
         var written: [Envelope] = []
@@ -115,7 +120,8 @@ public struct CacheStore: Sendable {
         for confirmation in confirmations {
             // An entry rewritten since (or gone) is not the revision that pull confirmed.
             guard var entry = manifest.collections[confirmation.collection],
-                  entry.revision == confirmation.revision else { continue }
+                entry.revision == confirmation.revision
+            else { continue }
             entry.confirmedAt = confirmation.at
             entry.confirmedCursor = confirmation.cursor == entry.cursor ? nil : confirmation.cursor
             manifest.collections[confirmation.collection] = entry

@@ -26,8 +26,10 @@ public struct Envelope: Sendable, Equatable {
     public var otherMembers: JSONObject
 
     /// An envelope; `complete` defaults to the collection's own (false for the snapshots).
-    public init(collection: CollectionName, revision: Int = 0, syncedAt: Date? = nil, cursor: String? = nil,
-                complete: Bool? = nil, items: [JSONValue] = []) {
+    public init(
+        collection: CollectionName, revision: Int = 0, syncedAt: Date? = nil, cursor: String? = nil,
+        complete: Bool? = nil, items: [JSONValue] = []
+    ) {
         self.collection = collection
         self.revision = revision
         self.syncedAt = syncedAt
@@ -62,10 +64,11 @@ public struct Envelope: Sendable, Equatable {
             throw StoreError.corrupt(path: path, reason: "holds '\(name)' but is the file of '\(expected.rawValue)'")
         }
         guard let items = fields.object["items"]?.arrayValue else { throw fields.fail("items", "an array") }
-        var envelope = Envelope(collection: collection, revision: try fields.count("revision"),
-                                syncedAt: try fields.optionalDate("syncedAt"),
-                                cursor: try fields.optionalString("cursor"),
-                                complete: try fields.bool("complete"), items: items)
+        var envelope = Envelope(
+            collection: collection, revision: try fields.count("revision"),
+            syncedAt: try fields.optionalDate("syncedAt"),
+            cursor: try fields.optionalString("cursor"),
+            complete: try fields.bool("complete"), items: items)
         try checkItems(items, path: path)
         var others = fields.object
         for known in ["format", "schemaVersion", "collection", "revision", "syncedAt", "cursor", "complete", "items"] {

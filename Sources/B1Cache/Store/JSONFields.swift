@@ -80,5 +80,7 @@ extension JSONValue {
     /// A date to the second (`Timestamp.string`), or null for nil.
     public static func optionalDate(_ date: Date?) -> JSONValue { date.map { .string(Timestamp.string($0)) } ?? .null }
     /// A date to the millisecond (`Timestamp.preciseString`), or null for nil.
-    public static func optionalPreciseDate(_ date: Date?) -> JSONValue { date.map { .string(Timestamp.preciseString($0)) } ?? .null }
+    public static func optionalPreciseDate(_ date: Date?) -> JSONValue {
+        date.map { .string(Timestamp.preciseString($0)) } ?? .null
+    }
 }

@@ -96,7 +96,9 @@ public struct Manifest: Sendable, Equatable {
     var otherCollections: JSONObject
 
     /// A manifest with no unknown members.
-    public init(account: Account? = nil, lastSyncAllAt: Date? = nil, collections: [CollectionName: CollectionState] = [:]) {
+    public init(
+        account: Account? = nil, lastSyncAllAt: Date? = nil, collections: [CollectionName: CollectionState] = [:]
+    ) {
         self.account = account
         self.lastSyncAllAt = lastSyncAllAt
         self.collections = collections
@@ -105,8 +107,10 @@ public struct Manifest: Sendable, Equatable {
     }
 
     /// Stale: synced before the last Sync All, or longer ago than `staleAfter` (SPEC §4).
-    public func isStale(_ collection: CollectionName, now: Date = Date(),
-                        staleAfter: TimeInterval = Manifest.defaultStaleAfter) -> Bool {
+    public func isStale(
+        _ collection: CollectionName, now: Date = Date(),
+        staleAfter: TimeInterval = Manifest.defaultStaleAfter
+    ) -> Bool {
         guard let syncedAt = collections[collection]?.freshAt else { return true }
         if let lastSyncAllAt, syncedAt < lastSyncAllAt { return true }
         return now.timeIntervalSince(syncedAt) > staleAfter
@@ -124,8 +128,9 @@ public struct Manifest: Sendable, Equatable {
         var manifest = Manifest(lastSyncAllAt: try fields.optionalDate("lastSyncAllAt"))
         if let account = fields.object["account"], !account.isNull {
             let accountFields = try JSONFields(account, path: path, what: "an account")
-            var owner = Account(orgId: try accountFields.string("orgId"), userId: try accountFields.string("userId"),
-                                email: try accountFields.string("email"))
+            var owner = Account(
+                orgId: try accountFields.string("orgId"), userId: try accountFields.string("userId"),
+                email: try accountFields.string("email"))
             owner.otherMembers = accountFields.object.removing(["orgId", "userId", "email"])
             manifest.account = owner
         }
@@ -148,7 +153,9 @@ public struct Manifest: Sendable, Equatable {
                 ["syncedAt", "revision", "count", "bytes", "cursor", "confirmedAt", "confirmedCursor"])
             manifest.collections[collection] = state
         }
-        manifest.otherMembers = fields.object.removing(["format", "schemaVersion", "account", "lastSyncAllAt", "collections"])
+        manifest.otherMembers = fields.object.removing([
+            "format", "schemaVersion", "account", "lastSyncAllAt", "collections",
+        ])
         return manifest
     }
 

@@ -59,7 +59,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(path) is not a b1cache cache, so b1cache will not \(action) it: it holds "
                 + Self.named(entries) + ", which b1cache never makes; nothing was changed"
         case .noCache(let path, let empty):
-            empty ? "there is no cache at \(path): the folder is empty" : "there is no cache at \(path): it does not exist"
+            empty
+                ? "there is no cache at \(path): the folder is empty"
+                : "there is no cache at \(path): it does not exist"
         }
     }
 
@@ -73,7 +75,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .ownedByAnotherUser: "run b1cache as the folder's owner, or choose another folder with --cache-dir"
         case .notADirectory: "move the file away or choose another folder with --cache-dir"
         case .corrupt(let path, _) where Self.holdsWrites(path),
-             .unsupportedSchema(let path, _) where Self.holdsWrites(path):
+            .unsupportedSchema(let path, _) where Self.holdsWrites(path):
             // Sync cannot bring back a pending write: say where it stays readable instead.
             "run 'b1cache verify --repair' to move it to quarantine/, where it is kept for you to read (not deleted)"
         case .corrupt, .unsupportedSchema:

@@ -32,15 +32,20 @@ enum DurableFile {
     /// and the destination is unchanged. Returns the file's size.
     /// - Important: blocks on two fsyncs.
     @discardableResult
-    static func writeStreaming(to destination: URL, staging: URL? = nil,
-                                      _ produce: (_ append: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Int {
+    static func writeStreaming(
+        to destination: URL, staging: URL? = nil,
+        _ produce: (_ append: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws -> Int {
         let folder = destination.deletingLastPathComponent()
         var size = 0
         let temp = try writeTemp(in: staging ?? folder, name: destination.lastPathComponent) { fd, path in
             try produce { bytes in
                 guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-                try System.writeAll(fd, Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count,
-                                             deallocator: .none), path: path)
+                try System.writeAll(
+                    fd,
+                    Data(
+                        bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count,
+                        deallocator: .none), path: path)
                 size += bytes.count
             }
         }

@@ -259,7 +259,8 @@ private struct Reader {
         var scalarValue = try readHex4()
         if (0xD800...0xDBFF).contains(scalarValue) {
             guard position + 6 <= bytes.count, bytes[position] == UInt8(ascii: "\\"),
-                  bytes[position + 1] == UInt8(ascii: "u") else { throw error("unpaired surrogate in \\u escape") }
+                bytes[position + 1] == UInt8(ascii: "u")
+            else { throw error("unpaired surrogate in \\u escape") }
             position += 2
             let low = try readHex4()
             guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate in \\u escape") }

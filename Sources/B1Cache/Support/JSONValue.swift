@@ -72,14 +72,17 @@ public struct JSONObject: Sendable, Equatable {
         if !JSONObject.isStrictlySorted(members) {
             // Stable sort keeps duplicates in input order; then keep the last of each run.
             let sorted = members.enumerated().sorted {
-                JSONObject.precedes($0.element.key, $1.element.key) ||
-                    ($0.element.key == $1.element.key && $0.offset < $1.offset)
+                JSONObject.precedes($0.element.key, $1.element.key)
+                    || ($0.element.key == $1.element.key && $0.offset < $1.offset)
             }.map(\.element)
             var unique: [(key: String, value: JSONValue)] = []
             unique.reserveCapacity(sorted.count)
             for member in sorted {
-                if let last = unique.last, last.key == member.key { unique[unique.count - 1] = member }
-                else { unique.append(member) }
+                if let last = unique.last, last.key == member.key {
+                    unique[unique.count - 1] = member
+                } else {
+                    unique.append(member)
+                }
             }
             members = unique
         }
@@ -92,8 +95,8 @@ public struct JSONObject: Sendable, Equatable {
 
     /// Equal when both hold the same members with equal values, in any order.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
-        lhs.members.count == rhs.members.count &&
-            zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        lhs.members.count == rhs.members.count
+            && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 
     /// How many members.
@@ -151,7 +154,8 @@ extension JSONObject: ExpressibleByDictionaryLiteral {
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
-    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
+{
     /// `"text"`: a string literal.
     public init(stringLiteral value: String) { self = .string(value) }
     /// `true`: a boolean literal.

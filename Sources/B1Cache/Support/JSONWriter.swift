@@ -16,8 +16,10 @@ public enum JSONWriter {
     /// The pretty form, ending in a newline, handed to `sink` in pieces of about `chunkSize` bytes as it is
     /// written, so a large file never exists whole in memory (the same bytes as `prettyData`). Returns the byte count.
     @discardableResult
-    public static func streamPretty(_ value: JSONValue, chunkSize: Int = 1 << 20,
-                                    into sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+    public static func streamPretty(
+        _ value: JSONValue, chunkSize: Int = 1 << 20,
+        into sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Int {
         try withoutActuallyEscaping(sink) { sink in
             var stream = ChunkedOutput(chunkSize: chunkSize, sink: sink)
             try stream.pretty(value, indent: 0)
@@ -128,7 +130,9 @@ public enum JSONWriter {
                 case 0x08: output.append(contentsOf: [0x5C, 0x62])
                 case 0x0C: output.append(contentsOf: [0x5C, 0x66])
                 default:
-                    output.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
+                    output.append(contentsOf: [
+                        0x5C, 0x75, 0x30, 0x30, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)],
+                    ])
                 }
             }
             output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))

@@ -1,11 +1,11 @@
 // The only file that talks to libc. Everything else speaks Foundation (STYLE: C interop in one place).
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A failed system call, with the path it concerned and the reason the system gave.
@@ -134,9 +134,9 @@ enum System {
         }
         let type = info.st_mode & S_IFMT
         #if canImport(Darwin)
-        let seconds = Double(info.st_mtimespec.tv_sec) + Double(info.st_mtimespec.tv_nsec) / 1e9
+            let seconds = Double(info.st_mtimespec.tv_sec) + Double(info.st_mtimespec.tv_nsec) / 1e9
         #else
-        let seconds = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+            let seconds = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
         #endif
         return FileStatus(
             isSymbolicLink: type == S_IFLNK, isDirectory: type == S_IFDIR, isRegularFile: type == S_IFREG,
@@ -156,7 +156,9 @@ enum System {
         defer { close(fd) }
         var info = stat()
         if fstat(fd, &info) != 0 { throw lastError("stat", path) }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw SystemCallError(operation: "read", path: path, code: EISDIR) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw SystemCallError(operation: "read", path: path, code: EISDIR)
+        }
         let expected = Int(info.st_size)
         if expected > limit { throw SystemCallError(operation: "read", path: path, code: EFBIG) }
         var data = Data(count: expected)
@@ -187,7 +189,9 @@ enum System {
         defer { close(input) }
         var info = stat()
         if fstat(input, &info) != 0 { throw lastError("stat", source) }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw SystemCallError(operation: "copy", path: source, code: EISDIR) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw SystemCallError(operation: "copy", path: source, code: EISDIR)
+        }
         let output = try createExclusive(destination, mode: mode)
         defer { close(output) }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
@@ -306,21 +310,21 @@ enum System {
     static func processStartTime(_ pid: Int32) -> String? {
         guard pid > 0 else { return nil }
         #if canImport(Darwin)
-        var info = kinfo_proc()
-        var size = MemoryLayout<kinfo_proc>.stride
-        var name: [Int32] = [CTL_KERN, KERN_PROC, KERN_PROC_PID, pid]
-        guard sysctl(&name, 4, &info, &size, nil, 0) == 0, size > 0 else { return nil }
-        let start = info.kp_proc.p_un.__p_starttime
-        return "\(start.tv_sec).\(start.tv_usec)"
+            var info = kinfo_proc()
+            var size = MemoryLayout<kinfo_proc>.stride
+            var name: [Int32] = [CTL_KERN, KERN_PROC, KERN_PROC_PID, pid]
+            guard sysctl(&name, 4, &info, &size, nil, 0) == 0, size > 0 else { return nil }
+            let start = info.kp_proc.p_un.__p_starttime
+            return "\(start.tv_sec).\(start.tv_usec)"
         #else
-        guard let data = try? readUntilEnd("/proc/\(pid)/stat") else { return nil }
-        let text = String(decoding: data, as: UTF8.self)
-        // Field 2 is the command name in parentheses and may itself hold spaces or ')', so count from the last ')'.
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
-        let index = 22 - 3  // fields[0] is field 3 (state)
-        guard fields.count > index, UInt64(fields[index]) != nil else { return nil }
-        return String(fields[index])
+            guard let data = try? readUntilEnd("/proc/\(pid)/stat") else { return nil }
+            let text = String(decoding: data, as: UTF8.self)
+            // Field 2 is the command name in parentheses and may itself hold spaces or ')', so count from the last ')'.
+            guard let close = text.lastIndex(of: ")") else { return nil }
+            let fields = text[text.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
+            let index = 22 - 3  // fields[0] is field 3 (state)
+            guard fields.count > index, UInt64(fields[index]) != nil else { return nil }
+            return String(fields[index])
         #endif
     }
 
@@ -328,14 +332,14 @@ enum System {
     /// system has none (Linux: `/proc/sys/kernel/random/boot_id`; Darwin: `kern.bootsessionuuid`).
     static func bootID() -> String? {
         #if canImport(Darwin)
-        var size = 0
-        guard sysctlbyname("kern.bootsessionuuid", nil, &size, nil, 0) == 0, size > 0 else { return nil }
-        var buffer = [CChar](repeating: 0, count: size)
-        guard sysctlbyname("kern.bootsessionuuid", &buffer, &size, nil, 0) == 0 else { return nil }
-        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            var size = 0
+            guard sysctlbyname("kern.bootsessionuuid", nil, &size, nil, 0) == 0, size > 0 else { return nil }
+            var buffer = [CChar](repeating: 0, count: size)
+            guard sysctlbyname("kern.bootsessionuuid", &buffer, &size, nil, 0) == 0 else { return nil }
+            let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         #else
-        guard let data = try? readUntilEnd("/proc/sys/kernel/random/boot_id", limit: 256) else { return nil }
-        let text = String(decoding: data, as: UTF8.self)
+            guard let data = try? readUntilEnd("/proc/sys/kernel/random/boot_id", limit: 256) else { return nil }
+            let text = String(decoding: data, as: UTF8.self)
         #endif
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         return trimmed.isEmpty ? nil : trimmed

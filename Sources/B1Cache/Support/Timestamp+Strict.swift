@@ -37,9 +37,11 @@ extension Timestamp {
             index < bytes.count && bytes[index] == UInt8(ascii: character)
         }
         guard let year = number(0, 4), byte(4, is: "-"), let month = number(5, 2), byte(7, is: "-"),
-              let day = number(8, 2), byte(10, is: "T"), let hour = number(11, 2), byte(13, is: ":"),
-              let minute = number(14, 2), byte(16, is: ":"), let second = number(17, 2) else { return .malformed }
-        var inRange = (1...12).contains(month) && (0...23).contains(hour) && (0...59).contains(minute)
+            let day = number(8, 2), byte(10, is: "T"), let hour = number(11, 2), byte(13, is: ":"),
+            let minute = number(14, 2), byte(16, is: ":"), let second = number(17, 2)
+        else { return .malformed }
+        var inRange =
+            (1...12).contains(month) && (0...23).contains(hour) && (0...59).contains(minute)
             && (0...59).contains(second)
         if inRange { inRange = (1...daysIn(month: month, year: year)).contains(day) }
         var index = 19

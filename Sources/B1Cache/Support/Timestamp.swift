@@ -13,8 +13,10 @@ public enum Timestamp {
         let days = seconds.floorDivided(by: 86_400)
         let (year, month, day) = civil(fromDays: days)
         guard (1600...9999).contains(year) else {
-            return date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted))
-                .replacingOccurrences(of: "+0000", with: "Z")
+            return date.formatted(
+                .iso8601.year().month().day().time(includingFractionalSeconds: false).timeZone(separator: .omitted)
+            )
+            .replacingOccurrences(of: "+0000", with: "Z")
         }
         let ofDay = seconds - days * 86_400
         var text = ""
@@ -49,7 +51,8 @@ public enum Timestamp {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
         let wholeSeconds = Date(timeIntervalSince1970: TimeInterval(milliseconds.floorDivided(by: 1000)))
         let fraction = String(milliseconds - milliseconds.floorDivided(by: 1000) * 1000)
-        return string(wholeSeconds).dropLast() + "." + String(repeating: "0", count: 3 - fraction.count) + fraction + "Z"
+        return string(wholeSeconds).dropLast() + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
+            + "Z"
     }
 
     /// Parses an ISO 8601 date with or without fractional seconds; nil when it is not one.

@@ -33,7 +33,9 @@ public struct CollectionPage: Sendable, Equatable {
                 deleted.append(text)
             }
         }
-        guard let cursor = body["cursor"]?.stringValue, !cursor.isEmpty else { throw invalid("'cursor' must be a non-empty string") }
+        guard let cursor = body["cursor"]?.stringValue, !cursor.isEmpty else {
+            throw invalid("'cursor' must be a non-empty string")
+        }
         guard let hasMore = body["hasMore"]?.boolValue else { throw invalid("'hasMore' must be true or false") }
         let complete = body["complete"]?.boolValue ?? collection.isComplete
         return CollectionPage(items: items, deleted: deleted, cursor: cursor, hasMore: hasMore, complete: complete)

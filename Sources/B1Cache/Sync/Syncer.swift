@@ -20,8 +20,10 @@ public struct Syncer: Sendable {
     public var flushProgress: (@Sendable (Int, Int) -> Void)?
 
     /// A syncer of the cache at `paths`.
-    public init(paths: CachePaths, client: ServerClient, options: SyncOptions = SyncOptions(),
-                progress: (@Sendable (SyncEvent) -> Void)? = nil) {
+    public init(
+        paths: CachePaths, client: ServerClient, options: SyncOptions = SyncOptions(),
+        progress: (@Sendable (SyncEvent) -> Void)? = nil
+    ) {
         self.paths = paths
         self.client = client
         self.options = options
@@ -34,7 +36,9 @@ public struct Syncer: Sendable {
         var report = SyncReport()
         try CacheRoot.prepare(paths)
         if options.flushFirst {
-            report.flush = try await Flusher(paths: paths, client: client, options: options.flush, progress: flushProgress).run()
+            report.flush = try await Flusher(
+                paths: paths, client: client, options: options.flush, progress: flushProgress
+            ).run()
         } else {
             try await client.claim(paths)
         }
@@ -43,8 +47,10 @@ public struct Syncer: Sendable {
         var confirmations: [Confirmation] = []
         for collection in options.collections {
             if offline {
-                report.collections.append(CollectionSync(collection: collection, mode: .incremental,
-                                                         error: "not attempted: the server stopped answering", offline: true))
+                report.collections.append(
+                    CollectionSync(
+                        collection: collection, mode: .incremental,
+                        error: "not attempted: the server stopped answering", offline: true))
                 continue
             }
             let pulled = try await pullReportingFailure(collection)
@@ -88,7 +94,9 @@ public struct Syncer: Sendable {
         let entry = try store.manifest().collections[collection]
         var envelope: Envelope?
         var cursor: String?
-        if trustingManifest, let entry, let resume = entry.resumeCursor, try store.envelopeMatches(entry, of: collection) {
+        if trustingManifest, let entry, let resume = entry.resumeCursor,
+            try store.envelopeMatches(entry, of: collection)
+        {
             cursor = resume
         } else {
             let loaded = try load(collection, store: store)
@@ -114,7 +122,8 @@ public struct Syncer: Sendable {
             }
             result.pages += 1
             complete = collection.isComplete && page.complete
-            let bringsChange = !page.items.isEmpty || !page.deleted.isEmpty || (!page.hasMore && complete != collection.isComplete)
+            let bringsChange =
+                !page.items.isEmpty || !page.deleted.isEmpty || (!page.hasMore && complete != collection.isComplete)
             if envelope == nil && (bringsChange || result.mode != .incremental) {
                 // Something will be written: now the envelope is needed (its items, revision and unknown members).
                 var loaded = try load(collection, store: store)
@@ -130,8 +139,9 @@ public struct Syncer: Sendable {
             merge.apply(page)
             progress?(.page(collection, received: merge.received))
             if page.hasMore && page.cursor == cursor && page.items.isEmpty && page.deleted.isEmpty {
-                throw ServerError.invalidAnswer(path: "/v1/collections/\(collection.rawValue)",
-                                                reason: "'hasMore' is true but the page brought nothing and the cursor did not move")
+                throw ServerError.invalidAnswer(
+                    path: "/v1/collections/\(collection.rawValue)",
+                    reason: "'hasMore' is true but the page brought nothing and the cursor did not move")
             }
             cursor = page.cursor
             if !page.hasMore { break }
@@ -149,8 +159,10 @@ public struct Syncer: Sendable {
             // Nothing changed: the envelope stays as it is, byte for byte; the manifest records the pull.
             result.count = entry.count
             result.seconds = Date().timeIntervalSince(started)
-            return Pulled(sync: result, confirmation: Confirmation(
-                collection: collection, revision: entry.revision, at: started, cursor: finalCursor))
+            return Pulled(
+                sync: result,
+                confirmation: Confirmation(
+                    collection: collection, revision: entry.revision, at: started, cursor: finalCursor))
         }
         var written = envelope ?? Envelope(collection: collection, revision: entry?.revision ?? 0)
         written.items = merge.result

@@ -33,34 +33,35 @@ struct Curl: Sendable {
     /// The library, loaded once; nil where there is none (then the transport is URLSession's).
     static let shared: Curl? = {
         #if os(Linux)
-        guard ProcessInfo.processInfo.environment["B1CACHE_TRANSPORT"] != "urlsession",
-              let library = System.openLibrary(["libcurl.so.4", "libcurl-gnutls.so.4", "libcurl.so"])
-        else { return nil }
-        func find<T>(_ name: String, as type: T.Type) -> T? {
-            System.symbol(name, in: library).map { unsafeBitCast($0, to: type) }
-        }
-        typealias GlobalInit = @convention(c) (Int) -> Int32
-        typealias SetPointer = @convention(c) (Handle?, Int32, UnsafeRawPointer?) -> Int32
-        typealias GetInfo = @convention(c) (Handle?, Int32, UnsafeMutableRawPointer?) -> Int32
-        typealias ListAppend = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?) -> OpaquePointer?
-        guard let globalInit = find("curl_global_init", as: GlobalInit.self),
-              let easyInit = find("curl_easy_init", as: (@convention(c) () -> Handle?).self),
-              let easyCleanup = find("curl_easy_cleanup", as: (@convention(c) (Handle?) -> Void).self),
-              let easyReset = find("curl_easy_reset", as: (@convention(c) (Handle?) -> Void).self),
-              let easyPerform = find("curl_easy_perform", as: (@convention(c) (Handle?) -> Int32).self),
-              let setLong = find("curl_easy_setopt", as: (@convention(c) (Handle?, Int32, Int) -> Int32).self),
-              let setPointer = find("curl_easy_setopt", as: SetPointer.self),
-              let getInfo = find("curl_easy_getinfo", as: GetInfo.self),
-              let listAppend = find("curl_slist_append", as: ListAppend.self),
-              let listFree = find("curl_slist_free_all", as: (@convention(c) (OpaquePointer?) -> Void).self)
-        else { return nil }
-        // Once, before any handle: curl_easy_init would do it too, but not safely from two threads at once.
-        guard globalInit(Option.globalDefault) == 0 else { return nil }
-        return Curl(easyInit: easyInit, easyCleanup: easyCleanup, easyReset: easyReset, easyPerform: easyPerform,
-                    setLong: setLong, setPointer: setPointer, getInfo: getInfo, listAppend: listAppend,
-                    listFree: listFree)
+            guard ProcessInfo.processInfo.environment["B1CACHE_TRANSPORT"] != "urlsession",
+                let library = System.openLibrary(["libcurl.so.4", "libcurl-gnutls.so.4", "libcurl.so"])
+            else { return nil }
+            func find<T>(_ name: String, as type: T.Type) -> T? {
+                System.symbol(name, in: library).map { unsafeBitCast($0, to: type) }
+            }
+            typealias GlobalInit = @convention(c) (Int) -> Int32
+            typealias SetPointer = @convention(c) (Handle?, Int32, UnsafeRawPointer?) -> Int32
+            typealias GetInfo = @convention(c) (Handle?, Int32, UnsafeMutableRawPointer?) -> Int32
+            typealias ListAppend = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?) -> OpaquePointer?
+            guard let globalInit = find("curl_global_init", as: GlobalInit.self),
+                let easyInit = find("curl_easy_init", as: (@convention(c) () -> Handle?).self),
+                let easyCleanup = find("curl_easy_cleanup", as: (@convention(c) (Handle?) -> Void).self),
+                let easyReset = find("curl_easy_reset", as: (@convention(c) (Handle?) -> Void).self),
+                let easyPerform = find("curl_easy_perform", as: (@convention(c) (Handle?) -> Int32).self),
+                let setLong = find("curl_easy_setopt", as: (@convention(c) (Handle?, Int32, Int) -> Int32).self),
+                let setPointer = find("curl_easy_setopt", as: SetPointer.self),
+                let getInfo = find("curl_easy_getinfo", as: GetInfo.self),
+                let listAppend = find("curl_slist_append", as: ListAppend.self),
+                let listFree = find("curl_slist_free_all", as: (@convention(c) (OpaquePointer?) -> Void).self)
+            else { return nil }
+            // Once, before any handle: curl_easy_init would do it too, but not safely from two threads at once.
+            guard globalInit(Option.globalDefault) == 0 else { return nil }
+            return Curl(
+                easyInit: easyInit, easyCleanup: easyCleanup, easyReset: easyReset, easyPerform: easyPerform,
+                setLong: setLong, setPointer: setPointer, getInfo: getInfo, listAppend: listAppend,
+                listFree: listFree)
         #else
-        return nil
+            return nil
         #endif
     }()
 

@@ -20,8 +20,10 @@ final class CurlStream: @unchecked Sendable {
     private var responseHeaders: [String: String] = [:]
     private var headSent = false
 
-    private init(url: String, headers: [String: String], timeout: TimeInterval, caFile: String?,
-                 continuation: AsyncThrowingStream<HTTPStreamPart, any Error>.Continuation) {
+    private init(
+        url: String, headers: [String: String], timeout: TimeInterval, caFile: String?,
+        continuation: AsyncThrowingStream<HTTPStreamPart, any Error>.Continuation
+    ) {
         self.url = url
         self.headers = headers
         self.timeout = timeout
@@ -29,11 +31,14 @@ final class CurlStream: @unchecked Sendable {
         self.continuation = continuation
     }
 
-    static func open(_ curl: Curl, url: String, headers: [String: String], timeout: TimeInterval,
-                     caFile: String?) -> AsyncThrowingStream<HTTPStreamPart, any Error> {
+    static func open(
+        _ curl: Curl, url: String, headers: [String: String], timeout: TimeInterval,
+        caFile: String?
+    ) -> AsyncThrowingStream<HTTPStreamPart, any Error> {
         AsyncThrowingStream(bufferingPolicy: .unbounded) { continuation in
-            let stream = CurlStream(url: url, headers: headers, timeout: timeout, caFile: caFile,
-                                    continuation: continuation)
+            let stream = CurlStream(
+                url: url, headers: headers, timeout: timeout, caFile: caFile,
+                continuation: continuation)
             continuation.onTermination = { _ in stream.cancelled.withLock { $0 = true } }
             let thread = Thread { stream.run(curl) }
             thread.stackSize = 1 << 20

@@ -28,8 +28,9 @@ public struct CurrentItems: Sendable, Equatable {
         guard let collection = answer["collection"]?.stringValue, let entities = answer["entities"]?.arrayValue else {
             return nil
         }
-        return CurrentItems(collection: collection, entities: entities,
-                            deleted: answer["deleted"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        return CurrentItems(
+            collection: collection, entities: entities,
+            deleted: answer["deleted"]?.arrayValue?.compactMap(\.stringValue) ?? [])
     }
 }
 
@@ -56,8 +57,9 @@ extension ServerClient {
             }
             // The batch as a whole was refused: the protocol was not followed; stop and keep every write.
             let message = "\(response.status) \(Self.errorMessage(response))"
-            return Dictionary(writes.map { ($0.id, .transient(message: message, retryAfter: nil)) },
-                              uniquingKeysWith: { first, _ in first })
+            return Dictionary(
+                writes.map { ($0.id, .transient(message: message, retryAfter: nil)) },
+                uniquingKeysWith: { first, _ in first })
         }
         guard let results = try Self.parse(response, path: path)["results"]?.arrayValue else {
             throw ServerError.invalidAnswer(path: path, reason: "'results' must be an array")
@@ -69,8 +71,9 @@ extension ServerClient {
             outcomes[id] = Self.outcome(ofResult: result)
         }
         for write in writes where outcomes[write.id] == nil {
-            outcomes[write.id] = .transient(message: "the server's answer to \(path) has no result for this write",
-                                            retryAfter: nil)
+            outcomes[write.id] = .transient(
+                message: "the server's answer to \(path) has no result for this write",
+                retryAfter: nil)
         }
         return outcomes
     }
@@ -78,14 +81,16 @@ extension ServerClient {
     /// `POST /v1/writes` with the id as `Idempotency-Key`: for one write, or a server without batches.
     public func sendOne(_ write: PendingWrite) async throws -> WriteOutcome {
         let path = "/v1/writes"
-        let response = try await transport.send(HTTPRequest(
-            method: "POST", path: path, headers: ["Idempotency-Key": write.id],
-            body: Data(JSONWriter.compactString(write.json).utf8)))
+        let response = try await transport.send(
+            HTTPRequest(
+                method: "POST", path: path, headers: ["Idempotency-Key": write.id],
+                body: Data(JSONWriter.compactString(write.json).utf8)))
         if let transient = try Self.transientOrThrow(response, path: path) { return transient }
         guard (200..<300).contains(response.status) else {
             let answer = try? JSONParser.parse(response.body)  // a rejection without a JSON body is still a rejection
-            return .rejected(message: "\(response.status) \(Self.errorMessage(response))",
-                             current: answer.flatMap(CurrentItems.of))
+            return .rejected(
+                message: "\(response.status) \(Self.errorMessage(response))",
+                current: answer.flatMap(CurrentItems.of))
         }
         let body = try Self.parse(response, path: path)
         guard body["id"]?.stringValue == write.id else {
@@ -107,17 +112,21 @@ extension ServerClient {
         let status = result["status"]?.stringValue ?? ""
         switch status {
         case "applied", "duplicate":
-            return .applied(collection: result["collection"]?.stringValue, entities: result["entities"]?.arrayValue ?? [],
-                            duplicate: status == "duplicate")
+            return .applied(
+                collection: result["collection"]?.stringValue, entities: result["entities"]?.arrayValue ?? [],
+                duplicate: status == "duplicate")
         case "rejected":
             let error = result["error"]
             let code = error?["httpStatus"]?.intValue.map(String.init) ?? "rejected"
-            let message = [error?["code"]?.stringValue, error?["message"]?.stringValue].compactMap { $0 }.joined(separator: ": ")
+            let message = [error?["code"]?.stringValue, error?["message"]?.stringValue].compactMap { $0 }.joined(
+                separator: ": ")
             return .rejected(message: "\(code) \(message)", current: CurrentItems.of(result))
         case "failed":
             let error = result["error"]
-            let message = [error?["httpStatus"]?.intValue.map(String.init), error?["code"]?.stringValue,
-                           error?["message"]?.stringValue].compactMap { $0 }.joined(separator: " ")
+            let message = [
+                error?["httpStatus"]?.intValue.map(String.init), error?["code"]?.stringValue,
+                error?["message"]?.stringValue,
+            ].compactMap { $0 }.joined(separator: " ")
             // A batch result's own retryAfter is honoured as a Retry-After header would be.
             let retryAfter = error?["retryAfter"]?.doubleValue.flatMap { $0 >= 0 && $0 <= 86_400 ? $0 : nil }
             return .transient(message: message.isEmpty ? "failed" : message, retryAfter: retryAfter)

@@ -67,13 +67,15 @@ public struct ServerClient: Sendable {
         let path = "/v1/session"
         let response = try await transport.send(HTTPRequest(method: "GET", path: path))
         if response.status == 503 || response.status == 429 {
-            throw TransportError.unavailable(status: response.status, message: Self.errorMessage(response),
-                                             retryAfter: Self.retryAfter(response))
+            throw TransportError.unavailable(
+                status: response.status, message: Self.errorMessage(response),
+                retryAfter: Self.retryAfter(response))
         }
         try Self.check(response, path: path)
         let body = try Self.parse(response, path: path)
         guard let orgId = body["orgId"]?.stringValue, let userId = body["userId"]?.stringValue,
-              let email = body["email"]?.stringValue else {
+            let email = body["email"]?.stringValue
+        else {
             throw ServerError.invalidAnswer(path: "/v1/session", reason: "orgId, userId and email must be strings")
         }
         return Account(orgId: orgId, userId: userId, email: email)

@@ -7,8 +7,10 @@ extension Transport {
     /// before the answer and in the middle of it), the size limit enforced while the answer arrives, the token cut out
     /// of every answer. Each request waits in `curl_easy_perform` on a thread of its own, which sleeps in `poll`.
     /// - Parameter caFile: a PEM file of the CAs to trust instead of the system's (`--ca-file`).
-    static func curl(_ curl: Curl, baseURL: URL, token: String?, timeout: TimeInterval, maximumAnswerBytes: Int,
-                     caFile: String?) -> Transport {
+    static func curl(
+        _ curl: Curl, baseURL: URL, token: String?, timeout: TimeInterval, maximumAnswerBytes: Int,
+        caFile: String?
+    ) -> Transport {
         let pool = CurlHandlePool(curl)
         let text = baseURL.absoluteString
         let base = text.hasSuffix("/") ? String(text.dropLast()) : text
@@ -18,15 +20,17 @@ extension Transport {
             if let token { headers["Authorization"] = "Bearer \(token)" }
             if request.body != nil { headers["Content-Type"] = "application/json" }
             headers.merge(request.headers) { $1 }
-            let exchange = CurlExchange(url: base + request.path, method: request.method, headers: headers,
-                                        body: request.body, limit: maximumAnswerBytes, timeout: timeout, caFile: caFile)
+            let exchange = CurlExchange(
+                url: base + request.path, method: request.method, headers: headers,
+                body: request.body, limit: maximumAnswerBytes, timeout: timeout, caFile: caFile)
             let response = try await withTaskCancellationHandler {
                 try await pool.perform(exchange)
             } onCancel: {
                 exchange.cancelled.withLock { $0 = true }
             }
-            return HTTPResponse(status: response.status, headers: response.headers,
-                                body: SecretRemoval.removing(secret, from: response.body))
+            return HTTPResponse(
+                status: response.status, headers: response.headers,
+                body: SecretRemoval.removing(secret, from: response.body))
         }
     }
 }
@@ -80,8 +84,10 @@ final class CurlExchange: @unchecked Sendable {
     private var received = Data()
     private var tooLarge = false
 
-    init(url: String, method: String, headers: [String: String], body: Data?, limit: Int, timeout: TimeInterval,
-         caFile: String?) {
+    init(
+        url: String, method: String, headers: [String: String], body: Data?, limit: Int, timeout: TimeInterval,
+        caFile: String?
+    ) {
         self.url = url
         self.method = method
         self.headers = headers

@@ -31,8 +31,10 @@ public struct Verifier {
     public var lockRepair: (@Sendable (CachePaths, _ quarantine: (URL) throws -> String) throws -> String?)?
 
     /// A verifier; without the lock closures the lock is not judged (`Cache.verify` passes them).
-    public init(paths: CachePaths, repair: Bool, lockCheck: (@Sendable (CachePaths) throws -> String?)? = nil,
-                lockRepair: (@Sendable (CachePaths, _ quarantine: (URL) throws -> String) throws -> String?)? = nil) {
+    public init(
+        paths: CachePaths, repair: Bool, lockCheck: (@Sendable (CachePaths) throws -> String?)? = nil,
+        lockRepair: (@Sendable (CachePaths, _ quarantine: (URL) throws -> String) throws -> String?)? = nil
+    ) {
         self.paths = paths
         self.repair = repair
         self.lockCheck = lockCheck
@@ -50,9 +52,10 @@ public struct Verifier {
         case .cache: break
         case .foreign(let entries):
             problems += entries.map { entry in
-                VerifyProblem(kind: .unexpectedFile, path: paths.root.path + "/" + entry,  // a folder keeps its slash
-                              detail: "not something b1cache makes: this folder may not be a cache (a copy made "
-                                  + "into an existing folder sits one level down)")
+                VerifyProblem(
+                    kind: .unexpectedFile, path: paths.root.path + "/" + entry,  // a folder keeps its slash
+                    detail: "not something b1cache makes: this folder may not be a cache (a copy made "
+                        + "into an existing folder sits one level down)")
             }
         }
         problems += try checkRootMode()
@@ -75,9 +78,11 @@ public struct Verifier {
     /// The root itself is 0700 (a plain `cp -r` or `mkdir` leaves it 0755, readable by every user).
     private func checkRootMode() throws -> [VerifyProblem] {
         guard let status = try CacheRoot.statusOf(paths.root),
-              status.mode & 0o777 != DurableFile.directoryMode else { return [] }
-        var problem = VerifyProblem(kind: .wrongMode, path: paths.root.path,
-                                    detail: "mode \(String(status.mode & 0o777, radix: 8)), expected 700")
+            status.mode & 0o777 != DurableFile.directoryMode
+        else { return [] }
+        var problem = VerifyProblem(
+            kind: .wrongMode, path: paths.root.path,
+            detail: "mode \(String(status.mode & 0o777, radix: 8)), expected 700")
         if repair {
             do { try System.setMode(paths.root.path, mode_t(DurableFile.directoryMode)) } catch {
                 throw StoreError.from(error, writing: paths.root)
@@ -96,20 +101,24 @@ public struct Verifier {
                 let url = folder.appendingPathComponent(name)
                 guard let status = try CacheRoot.statusOf(url) else { continue }
                 if status.isSymbolicLink {
-                    var problem = VerifyProblem(kind: .symbolicLink, path: url.path,
-                                                detail: "a symbolic link inside the cache (b1cache never follows one)")
+                    var problem = VerifyProblem(
+                        kind: .symbolicLink, path: url.path,
+                        detail: "a symbolic link inside the cache (b1cache never follows one)")
                     if repair { problem.repair = try quarantine(url) }
                     problems.append(problem)
                     continue
                 }
                 if status.ownerID != System.userID {
-                    problems.append(VerifyProblem(kind: .wrongMode, path: url.path,
-                                                  detail: "belongs to another user (uid \(status.ownerID))"))
+                    problems.append(
+                        VerifyProblem(
+                            kind: .wrongMode, path: url.path,
+                            detail: "belongs to another user (uid \(status.ownerID))"))
                 }
                 let expected = status.isDirectory ? DurableFile.directoryMode : DurableFile.fileMode
                 if status.mode & 0o777 != expected {
-                    var problem = VerifyProblem(kind: .wrongMode, path: url.path,
-                                                detail: "mode \(String(status.mode & 0o777, radix: 8)), expected \(String(expected, radix: 8))")
+                    var problem = VerifyProblem(
+                        kind: .wrongMode, path: url.path,
+                        detail: "mode \(String(status.mode & 0o777, radix: 8)), expected \(String(expected, radix: 8))")
                     if repair {
                         try? System.setMode(url.path, mode_t(expected))
                         problem.repair = "mode set to \(String(expected, radix: 8))"
@@ -119,9 +128,12 @@ public struct Verifier {
                 // quarantine/ holds what was moved aside; flush.lock/ is judged by the lock's own rules (a live
                 // holder's folder must not change under it), and repaired with them; but an owner.json that is a
                 // link was never made by b1cache (no holder is behind it, and every locking command refuses it).
-                if status.isDirectory && url == paths.lock, try CacheRoot.statusOf(paths.lockOwner)?.isSymbolicLink == true {
-                    var problem = VerifyProblem(kind: .symbolicLink, path: paths.lockOwner.path,
-                                                detail: "a symbolic link inside the cache (b1cache never follows one)")
+                if status.isDirectory && url == paths.lock,
+                    try CacheRoot.statusOf(paths.lockOwner)?.isSymbolicLink == true
+                {
+                    var problem = VerifyProblem(
+                        kind: .symbolicLink, path: paths.lockOwner.path,
+                        detail: "a symbolic link inside the cache (b1cache never follows one)")
                     if repair {
                         problem.repair = try quarantine(paths.lockOwner)
                         // The folder it sat in is no process's lock either: gone, unless something else is in it.
@@ -145,9 +157,11 @@ public struct Verifier {
                 let url = folder.appendingPathComponent(name)
                 let writer = DurableFile.writerProcessID(ofTempName: name)
                 if let writer, System.processExists(writer), writer != System.processID { continue }  // still writing
-                problems.append(VerifyProblem(kind: .strayTemp, path: url.path,
-                                              detail: "a temp file left by an interrupted write",
-                                              repair: repair ? "removed" : nil))
+                problems.append(
+                    VerifyProblem(
+                        kind: .strayTemp, path: url.path,
+                        detail: "a temp file left by an interrupted write",
+                        repair: repair ? "removed" : nil))
             }
         }
         if repair { try CacheRoot.sweepOrphans(paths) }
@@ -171,7 +185,8 @@ public struct Verifier {
             guard let error = listed.problem else { continue }
             // Links were reported (and with --repair moved aside) by checkLinksAndModes.
             if try CacheRoot.statusOf(listed.entry.url)?.isSymbolicLink == true { continue }
-            let problem = listed.entry.name == nil
+            let problem =
+                listed.entry.name == nil
                 ? VerifyProblem(kind: .unexpectedFile, path: listed.entry.url.path, detail: Self.notAWriteName)
                 : classify(error, url: listed.entry.url)
             found.append((listed.entry.url, problem))
@@ -196,7 +211,9 @@ public struct Verifier {
             guard problem.kind != .newerSchema else { return problems }
             manifestReadable = false
             if repair {
-                problem.repair = try quarantine(paths.manifest) + "; rebuilt from the envelopes (the account is recorded again by the next sync)"
+                problem.repair =
+                    try quarantine(paths.manifest)
+                    + "; rebuilt from the envelopes (the account is recorded again by the next sync)"
                 problems[problems.count - 1] = problem
             }
         }
@@ -205,7 +222,8 @@ public struct Verifier {
         for name in try names(in: paths.collections) where !name.hasPrefix(".") {
             let url = paths.collections.appendingPathComponent(name)
             guard name.hasSuffix(".json"), let collection = CollectionName(rawValue: String(name.dropLast(5))) else {
-                var problem = VerifyProblem(kind: .unexpectedFile, path: url.path, detail: "not a collection b1cache knows")
+                var problem = VerifyProblem(
+                    kind: .unexpectedFile, path: url.path, detail: "not a collection b1cache knows")
                 if repair { problem.repair = try quarantine(url) }
                 problems.append(problem)
                 continue
@@ -216,8 +234,9 @@ public struct Verifier {
                     throw StoreError.from(error, reading: url.path)
                 }
                 let envelope = try Envelope.decode(data, path: url.path, expected: collection)
-                var actual = CollectionState(syncedAt: envelope.syncedAt, revision: envelope.revision,
-                                             count: envelope.items.count, bytes: data.count, cursor: envelope.cursor)
+                var actual = CollectionState(
+                    syncedAt: envelope.syncedAt, revision: envelope.revision,
+                    count: envelope.items.count, bytes: data.count, cursor: envelope.cursor)
                 // Members this version does not know are not the envelope's to decide: kept as the manifest has them.
                 actual.otherMembers = rebuilt.collections[collection]?.otherMembers ?? JSONObject()
                 // A later pull's confirmation of this very revision is the manifest's alone (FORMATS.md §4).
@@ -227,17 +246,20 @@ public struct Verifier {
                 }
                 if manifestReadable, rebuilt.collections[collection] != actual {
                     let listed = rebuilt.collections[collection]
-                    problems.append(VerifyProblem(
-                        kind: .manifestMismatch, path: paths.manifest.path,
-                        detail: "entry for \(collection.rawValue) says \(listed.map { "\($0.count) items, revision \($0.revision), \($0.bytes) bytes" } ?? "nothing"); the envelope has \(actual.count) items, revision \(actual.revision), \(actual.bytes) bytes",
-                        repair: repair ? "entry rebuilt from the envelope" : nil))
+                    problems.append(
+                        VerifyProblem(
+                            kind: .manifestMismatch, path: paths.manifest.path,
+                            detail:
+                                "entry for \(collection.rawValue) says \(listed.map { "\($0.count) items, revision \($0.revision), \($0.bytes) bytes" } ?? "nothing"); the envelope has \(actual.count) items, revision \(actual.revision), \(actual.bytes) bytes",
+                            repair: repair ? "entry rebuilt from the envelope" : nil))
                 }
                 if rebuilt.collections[collection] != actual { changed = true }
                 rebuilt.collections[collection] = actual
             } catch let error as StoreError {
                 var problem = classify(error, url: url)
                 if repair && problem.kind != .newerSchema {
-                    problem.repair = try quarantine(url) + "; run 'b1cache sync \(collection.rawValue)' to download it again"
+                    problem.repair =
+                        try quarantine(url) + "; run 'b1cache sync \(collection.rawValue)' to download it again"
                     rebuilt.collections[collection] = nil
                     changed = true
                 }
@@ -246,9 +268,11 @@ public struct Verifier {
         }
         for collection in CollectionName.allCases where rebuilt.collections[collection] != nil {
             if try CacheRoot.statusOf(paths.envelope(for: collection)) == nil {
-                problems.append(VerifyProblem(kind: .manifestMismatch, path: paths.manifest.path,
-                                              detail: "lists \(collection.rawValue), whose envelope is missing",
-                                              repair: repair ? "entry removed" : nil))
+                problems.append(
+                    VerifyProblem(
+                        kind: .manifestMismatch, path: paths.manifest.path,
+                        detail: "lists \(collection.rawValue), whose envelope is missing",
+                        repair: repair ? "entry removed" : nil))
                 rebuilt.collections[collection] = nil
                 changed = true
             }
@@ -309,9 +333,12 @@ public struct Verifier {
         if try CacheRoot.statusOf(paths.quarantine) == nil {
             try CacheRoot.createFolder(paths.quarantine, withParents: false)
         }
-        let relative = url.path.hasPrefix(paths.root.path + "/") ? String(url.path.dropFirst(paths.root.path.count + 1)) : url.lastPathComponent
+        let relative =
+            url.path.hasPrefix(paths.root.path + "/")
+            ? String(url.path.dropFirst(paths.root.path.count + 1)) : url.lastPathComponent
         let stamp = WriteFileName(createdAt: Date(), sequence: 0, id: "x").fileName.prefix(23)
-        let destination = paths.quarantine.appendingPathComponent("\(stamp)-\(relative.replacingOccurrences(of: "/", with: "__"))")
+        let destination = paths.quarantine.appendingPathComponent(
+            "\(stamp)-\(relative.replacingOccurrences(of: "/", with: "__"))")
         do { try DurableFile.move(url, to: destination) } catch { throw StoreError.from(error, writing: destination) }
         return "moved to \(destination.path)"
     }

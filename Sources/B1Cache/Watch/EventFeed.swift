@@ -9,8 +9,10 @@ import Synchronization
 final class EventFeed: Sendable {
     private let task: Task<Void, Never>
 
-    init(transport: StreamTransport, maximumBackoff: TimeInterval,
-         post: AsyncStream<WatchLoop.Message>.Continuation) {
+    init(
+        transport: StreamTransport, maximumBackoff: TimeInterval,
+        post: AsyncStream<WatchLoop.Message>.Continuation
+    ) {
         task = Task {
             var backoff = ReconnectBackoff(cap: maximumBackoff)
             while !Task.isCancelled {
@@ -54,8 +56,10 @@ final class EventFeed: Sendable {
 
     /// One stream, from the request to its end. A watchdog beside the reader ends a stream silent for twice its
     /// heartbeat (the connection may look open while the server or a middlebox has gone).
-    private static func listen(_ transport: StreamTransport,
-                               post: AsyncStream<WatchLoop.Message>.Continuation) async -> Outcome {
+    private static func listen(
+        _ transport: StreamTransport,
+        post: AsyncStream<WatchLoop.Message>.Continuation
+    ) async -> Outcome {
         let liveness = Liveness()
         return await withTaskGroup(of: Outcome?.self) { group in
             group.addTask { await read(transport, liveness: liveness, post: post) }
@@ -64,8 +68,9 @@ final class EventFeed: Sendable {
                     try? await Task.sleep(nanoseconds: 1_000_000_000)
                     let (last, heartbeat) = liveness.value.withLock { ($0.lastByte, $0.heartbeat) }
                     if Date().timeIntervalSince(last) > 2 * heartbeat {
-                        return .lost(reason: "nothing arrived for \(Int((2 * heartbeat).rounded())) s, twice the "
-                                         + "heartbeat", opened: true, retryAfter: nil)
+                        return .lost(
+                            reason: "nothing arrived for \(Int((2 * heartbeat).rounded())) s, twice the "
+                                + "heartbeat", opened: true, retryAfter: nil)
                     }
                 }
                 return nil
@@ -76,8 +81,10 @@ final class EventFeed: Sendable {
         }
     }
 
-    private static func read(_ transport: StreamTransport, liveness: Liveness,
-                             post: AsyncStream<WatchLoop.Message>.Continuation) async -> Outcome {
+    private static func read(
+        _ transport: StreamTransport, liveness: Liveness,
+        post: AsyncStream<WatchLoop.Message>.Continuation
+    ) async -> Outcome {
         var parser = ServerSentEventParser()
         var opened = false
         var status = 0
@@ -94,7 +101,8 @@ final class EventFeed: Sendable {
                     guard code == 200 else { continue }  // the error body follows; the stream's end reports it
                     opened = true
                     if let text = fields["b1-heartbeat-seconds"], let seconds = TimeInterval(text), seconds > 0,
-                       seconds.isFinite {
+                        seconds.isFinite
+                    {
                         liveness.value.withLock { $0.heartbeat = max(seconds, 0.05) }
                     }
                     post.yield(.feedOpened)

@@ -99,8 +99,9 @@ public struct ServerSentEventParser: Sendable {
             type = ""
         }
         guard !data.isEmpty else { return nil }
-        return ServerSentEvent(type: type.isEmpty ? "message" : type, data: data.joined(separator: "\n"),
-                               id: lastEventId)
+        return ServerSentEvent(
+            type: type.isEmpty ? "message" : type, data: data.joined(separator: "\n"),
+            id: lastEventId)
     }
 }
 
@@ -121,7 +122,7 @@ public struct ChangePoke: Sendable, Equatable {
     /// (other types, unknown collections, data that is not JSON), which clients ignore so the feed can grow.
     public init?(_ event: ServerSentEvent) {
         guard event.type == "change", let object = try? JSONParser.parse(Data(event.data.utf8)),
-              let name = object["collection"]?.stringValue, let collection = CollectionName(rawValue: name)
+            let name = object["collection"]?.stringValue, let collection = CollectionName(rawValue: name)
         else { return nil }
         self.init(collection: collection, cursor: object["cursor"]?.stringValue)
     }

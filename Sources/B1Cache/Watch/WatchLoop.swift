@@ -178,7 +178,9 @@ final class WatchLoop: @unchecked Sendable {
         goOfflineQuietly()
         state.sessionExpired = true
         state.backoffUntil = nil
-        if case .file = options.token { emit(.sessionExpired(resumable: true)) } else {
+        if case .file = options.token {
+            emit(.sessionExpired(resumable: true))
+        } else {
             emit(.sessionExpired(resumable: false))
         }
     }
@@ -230,7 +232,9 @@ final class WatchLoop: @unchecked Sendable {
         var offlineReason: String?
         for pulled in result.collections {
             if let error = pulled.error {
-                if pulled.offline { offlineReason = offlineReason ?? error } else {
+                if pulled.offline {
+                    offlineReason = offlineReason ?? error
+                } else {
                     emit(.pullFailed(pulled.collection, reason: error))
                 }
             } else if pulled.received > 0 || pulled.removed > 0 {
@@ -291,8 +295,10 @@ final class WatchLoop: @unchecked Sendable {
 
     private func rebuildClient() {
         client = token.map {
-            ServerClient(transport: .live(baseURL: options.server, token: $0, timeout: options.timeout,
-                                          caFile: options.caFile))
+            ServerClient(
+                transport: .live(
+                    baseURL: options.server, token: $0, timeout: options.timeout,
+                    caFile: options.caFile))
         }
     }
 

@@ -44,17 +44,19 @@ public struct WatchState: Sendable, Equatable {
 
     /// The state of this process, just started.
     static func starting(now: Date = Date()) -> WatchState {
-        WatchState(pid: System.processID, processStartTime: ThisProcess.startTime, bootId: ThisProcess.bootId,
-                   host: ThisProcess.host, startedAt: now, state: "running", online: false, sessionExpired: false,
-                   backoffUntil: nil, feed: nil, lastFlushAt: nil, lastEventAt: nil, stoppedAt: nil)
+        WatchState(
+            pid: System.processID, processStartTime: ThisProcess.startTime, bootId: ThisProcess.bootId,
+            host: ThisProcess.host, startedAt: now, state: "running", online: false, sessionExpired: false,
+            backoffUntil: nil, feed: nil, lastFlushAt: nil, lastEventAt: nil, stoppedAt: nil)
     }
 
     /// True when the file says running and its process is not known to be gone (the lock's rule: pid and start
     /// time on this host and boot; another host's watcher is believed).
     public var isRunning: Bool {
         guard state == "running" else { return false }
-        let owner = LockOwner(pid: pid, processStartTime: processStartTime, bootId: bootId, host: host,
-                              acquiredAt: startedAt, heartbeatAt: startedAt, command: "watch")
+        let owner = LockOwner(
+            pid: pid, processStartTime: processStartTime, bootId: bootId, host: host,
+            acquiredAt: startedAt, heartbeatAt: startedAt, command: "watch")
         return !LockStaleness.processIsGone(owner)
     }
 
@@ -72,19 +74,20 @@ public struct WatchState: Sendable, Equatable {
     /// "no watcher known", never an error: the file only ever informs).
     public static func load(_ paths: CachePaths) -> WatchState? {
         guard let data = try? System.readFile(paths.watchState.path, limit: 64 * 1024),
-              let object = (try? JSONParser.parse(data))?.objectValue,
-              let pidValue = object["pid"]?.intValue, let pid = Int32(exactly: pidValue), pid > 0,
-              let startedText = object["startedAt"]?.stringValue, let startedAt = Timestamp.date(startedText),
-              let state = object["state"]?.stringValue
+            let object = (try? JSONParser.parse(data))?.objectValue,
+            let pidValue = object["pid"]?.intValue, let pid = Int32(exactly: pidValue), pid > 0,
+            let startedText = object["startedAt"]?.stringValue, let startedAt = Timestamp.date(startedText),
+            let state = object["state"]?.stringValue
         else { return nil }
         func date(_ name: String) -> Date? { object[name]?.stringValue.flatMap(Timestamp.date) }
-        return WatchState(pid: pid, processStartTime: object["processStartTime"]?.stringValue,
-                          bootId: object["bootId"]?.stringValue, host: object["host"]?.stringValue ?? "",
-                          startedAt: startedAt, state: state, online: object["online"]?.boolValue ?? false,
-                          sessionExpired: object["sessionExpired"]?.boolValue ?? false,
-                          backoffUntil: date("backoffUntil"), feed: object["feed"]?.stringValue,
-                          lastFlushAt: date("lastFlushAt"), lastEventAt: date("lastEventAt"),
-                          stoppedAt: date("stoppedAt"))
+        return WatchState(
+            pid: pid, processStartTime: object["processStartTime"]?.stringValue,
+            bootId: object["bootId"]?.stringValue, host: object["host"]?.stringValue ?? "",
+            startedAt: startedAt, state: state, online: object["online"]?.boolValue ?? false,
+            sessionExpired: object["sessionExpired"]?.boolValue ?? false,
+            backoffUntil: date("backoffUntil"), feed: object["feed"]?.stringValue,
+            lastFlushAt: date("lastFlushAt"), lastEventAt: date("lastEventAt"),
+            stoppedAt: date("stoppedAt"))
     }
 
     /// The file's JSON (pretty, keys sorted, dates to the millisecond).

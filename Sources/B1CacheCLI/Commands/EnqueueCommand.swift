@@ -7,31 +7,31 @@ enum EnqueueCommand: Command {
     static let options: Set<String> = ["--payload", "--batch"]
     static let flags: Set<String> = ["--json"]
     static let help = """
-    Usage: b1cache enqueue KIND --payload JSON|@FILE|- [--json] [--cache-dir DIR]
-           b1cache enqueue --batch FILE|- [--json] [--cache-dir DIR]
+        Usage: b1cache enqueue KIND --payload JSON|@FILE|- [--json] [--cache-dir DIR]
+               b1cache enqueue --batch FILE|- [--json] [--cache-dir DIR]
 
-    Queues a write to send when the network returns. Only these kinds can be queued offline:
-    \(kindLines)
-    Everything else (OAuth connect, push to Xero/QBO, invoice runs, integration syncs, marketplace installs,
-    session revoke) needs a connection.
+        Queues a write to send when the network returns. Only these kinds can be queued offline:
+        \(kindLines)
+        Everything else (OAuth connect, push to Xero/QBO, invoice runs, integration syncs, marketplace installs,
+        session revoke) needs a connection.
 
-    The payload is checked field by field (dates must exist; sizes have limits, docs/WRITES.md §2) and against
-    the cache with its pending writes: the items must exist, tax edits only touch draft lines, and nothing
-    follows an apply of the same missed-billing item. A newer tax edit of the same line, or a newer action on
-    the same missed-billing item, replaces the pending one (and says so). Nothing is written when the input is
-    refused.
+        The payload is checked field by field (dates must exist; sizes have limits, docs/WRITES.md §2) and against
+        the cache with its pending writes: the items must exist, tax edits only touch draft lines, and nothing
+        follows an apply of the same missed-billing item. A newer tax edit of the same line, or a newer action on
+        the same missed-billing item, replaces the pending one (and says so). Nothing is written when the input is
+        refused.
 
-    Options:
-      --payload JSON|@FILE|-  the payload inline, from a file, or from standard input
-      --batch FILE|-          JSON lines of {"kind", "payload"} (an exported write also works); every line is
-                              validated before any is queued, and the batch costs one folder fsync
-      --json                  print each queued write as a JSON line
+        Options:
+          --payload JSON|@FILE|-  the payload inline, from a file, or from standard input
+          --batch FILE|-          JSON lines of {"kind", "payload"} (an exported write also works); every line is
+                                  validated before any is queued, and the batch costs one folder fsync
+          --json                  print each queued write as a JSON line
 
-    Example:
-      b1cache enqueue missed-billing.action --payload '{"itemId":"mb_f3rqrj23s7","action":"snooze","snoozeUntil":"2027-02-01T00:00:00Z"}'
+        Example:
+          b1cache enqueue missed-billing.action --payload '{"itemId":"mb_f3rqrj23s7","action":"snooze","snoozeUntil":"2027-02-01T00:00:00Z"}'
 
-    Exit codes: 0 queued; 2 invalid input (nothing queued); 8 a target envelope is corrupt.
-    """
+        Exit codes: 0 queued; 2 invalid input (nothing queued); 8 a target envelope is corrupt.
+        """
 
     /// One line per kind, each kind's payload as it describes it (`WriteKind.payloadHelp`).
     private static var kindLines: String {
@@ -54,8 +54,9 @@ enum EnqueueCommand: Command {
             requests = batch
         } else {
             guard arguments.positionals.count == 1 else {
-                throw UsageError(arguments.positionals.isEmpty ? "'enqueue' needs a KIND" : "'enqueue' takes one KIND",
-                                 hint: "kinds: \(WriteKind.namesList)")
+                throw UsageError(
+                    arguments.positionals.isEmpty ? "'enqueue' needs a KIND" : "'enqueue' takes one KIND",
+                    hint: "kinds: \(WriteKind.namesList)")
             }
             let kind = arguments.positionals[0]
             // A kind that needs a connection is refused before the payload is even looked at.
@@ -69,12 +70,17 @@ enum EnqueueCommand: Command {
         let results = try context.cache().enqueue(requests)
         for result in results {
             if context.json {
-                context.terminal.line(JSONWriter.compactString(["id": .string(result.write.id), "kind": .string(result.write.kind.rawValue),
-                    "file": .string(result.fileName), "replaced": .array(result.replaced.map { .string($0) })]))
+                context.terminal.line(
+                    JSONWriter.compactString([
+                        "id": .string(result.write.id), "kind": .string(result.write.kind.rawValue),
+                        "file": .string(result.fileName), "replaced": .array(result.replaced.map { .string($0) }),
+                    ]))
                 continue
             }
             var line = "Queued \(result.write.kind.rawValue) \(result.write.id)"
-            if !result.replaced.isEmpty { line += " (replaces pending write \(result.replaced.joined(separator: ", ")))" }
+            if !result.replaced.isEmpty {
+                line += " (replaces pending write \(result.replaced.joined(separator: ", ")))"
+            }
             context.terminal.line(line)
         }
         return .ok
@@ -106,7 +112,8 @@ enum InputSource {
 
     static func parseJSON(_ data: Data, what: String) throws -> JSONValue {
         do { return try JSONParser.parse(data) } catch {
-            throw UsageError("\(what) is not valid JSON: \(error)", hint: "quote the JSON in single quotes, or use @FILE")
+            throw UsageError(
+                "\(what) is not valid JSON: \(error)", hint: "quote the JSON in single quotes, or use @FILE")
         }
     }
 }

@@ -7,37 +7,39 @@ enum FlushCommand: Command {
     static let options: Set<String> = ServerOptions.options.union(["--max", "--batch-size"])
     static let flags: Set<String> = ["--json", "--dry-run", "--wait", "--ignore-backoff"]
     static let help = """
-    Usage: b1cache flush [--dry-run] [--max N] [--wait] [--ignore-backoff] [--json] [SERVER OPTIONS]
+        Usage: b1cache flush [--dry-run] [--max N] [--wait] [--ignore-backoff] [--json] [SERVER OPTIONS]
 
-    Sends the pending writes to the server in queue order, in batches of up to 100, each with its id as the
-    idempotency key, so a write re-sent after a crash is applied once. The server's answer updates the cached
-    items, then the write leaves the queue. A temporary failure (offline, timeout, 5xx, 429) stops the flush
-    and the write waits its backoff; a permanent one (409, 422, …) moves the write to failed/ and the flush
-    goes on. Only one process flushes a cache at a time.
+        Sends the pending writes to the server in queue order, in batches of up to 100, each with its id as the
+        idempotency key, so a write re-sent after a crash is applied once. The server's answer updates the cached
+        items, then the write leaves the queue. A temporary failure (offline, timeout, 5xx, 429) stops the flush
+        and the write waits its backoff; a permanent one (409, 422, …) moves the write to failed/ and the flush
+        goes on. Only one process flushes a cache at a time.
 
-    Options:
-      --dry-run          list what would be sent, in order; send nothing
-      --max N            send at most N writes
-      --batch-size N     writes per request, 1 to 100 (default 100)
-      --wait             wait for the lock instead of exiting 6
-      --ignore-backoff   send writes whose backoff has not run out yet
-      --json             print a summary as JSON
-    \(ServerOptions.help)
+        Options:
+          --dry-run          list what would be sent, in order; send nothing
+          --max N            send at most N writes
+          --batch-size N     writes per request, 1 to 100 (default 100)
+          --wait             wait for the lock instead of exiting 6
+          --ignore-backoff   send writes whose backoff has not run out yet
+          --json             print a summary as JSON
+        \(ServerOptions.help)
 
-    A write file leaves the queue only when the server acknowledged that write's own id; an answer that is not
-    JSON, has no result for a write, is larger than 64 MB, or stops mid-way leaves the write queued.
+        A write file leaves the queue only when the server acknowledged that write's own id; an answer that is not
+        JSON, has no result for a write, is larger than 64 MB, or stops mid-way leaves the write queued.
 
-    Exit codes: 0 queue drained; 1 the session answer broke the protocol (nothing sent); 2 a bad --server URL or
-    a TLS failure such as an untrusted certificate (nothing sent); 3 writes still pending or moved to failed/;
-    4 offline, no answer within --timeout, or 503/429 to the session (nothing lost); 5 unauthorized or another
-    account; 6 busy (another process holds the lock).
-    """
+        Exit codes: 0 queue drained; 1 the session answer broke the protocol (nothing sent); 2 a bad --server URL or
+        a TLS failure such as an untrusted certificate (nothing sent); 3 writes still pending or moved to failed/;
+        4 offline, no answer within --timeout, or 503/429 to the session (nothing lost); 5 unauthorized or another
+        account; 6 busy (another process holds the lock).
+        """
 
     static func run(_ context: CommandContext) async throws -> ExitCode {
         guard context.arguments.positionals.isEmpty else { throw UsageError("'flush' takes no arguments") }
         var options = FlushOptions(ignoreBackoff: context.arguments.has("--ignore-backoff"))
         if let text = context.arguments.value("--max") {
-            guard let maximum = Int(text), maximum > 0 else { throw UsageError("--max takes a positive number, not '\(text)'") }
+            guard let maximum = Int(text), maximum > 0 else {
+                throw UsageError("--max takes a positive number, not '\(text)'")
+            }
             options.maximumWrites = maximum
         }
         if let text = context.arguments.value("--batch-size") {
@@ -53,8 +55,9 @@ enum FlushCommand: Command {
         let progress: @Sendable (Int, Int) -> Void = { done, total in
             ProgressLine.show(done: done, total: total, elapsed: Date().timeIntervalSince(started), to: terminal)
         }
-        let report = try await context.cache().flush(client: client, options: options, busy: context.busy,
-                                                     progress: context.json ? nil : progress)
+        let report = try await context.cache().flush(
+            client: client, options: options, busy: context.busy,
+            progress: context.json ? nil : progress)
         ProgressLine.finish(terminal)
         let elapsed = Date().timeIntervalSince(started)
         if context.json {
@@ -75,9 +78,10 @@ enum FlushCommand: Command {
     static func reportStop(_ report: FlushReport, on terminal: Terminal, json: Bool) {
         guard let stop = report.stoppedAt else { return }
         if report.stoppedByFailure {
-            terminal.error("the flush stopped at write \(stop.id): \(stop.reason)",
-                           hint: "that write and the ones after it stay queued, in order; 'b1cache flush' sends them "
-                               + "again after its backoff (nothing the server did not acknowledge was removed)")
+            terminal.error(
+                "the flush stopped at write \(stop.id): \(stop.reason)",
+                hint: "that write and the ones after it stay queued, in order; 'b1cache flush' sends them "
+                    + "again after its backoff (nothing the server did not acknowledge was removed)")
         } else if !json {
             terminal.line("Stopped at \(stop.id): \(stop.reason)")
         }
@@ -86,9 +90,10 @@ enum FlushCommand: Command {
     /// Each write that moved to failed/, why, and what to do: it is not lost, and it is not sent again by itself.
     static func reportFailed(_ report: FlushReport, on terminal: Terminal) {
         for id in report.movedToFailed {
-            terminal.warning("write \(id) moved to failed/: \(report.failureReasons[id] ?? "refused by the server")",
-                             hint: "resolve it on BillingOne web, then 'b1cache retry \(id)' and 'b1cache flush'; "
-                                 + "or discard it with 'b1cache drop \(id)'")
+            terminal.warning(
+                "write \(id) moved to failed/: \(report.failureReasons[id] ?? "refused by the server")",
+                hint: "resolve it on BillingOne web, then 'b1cache retry \(id)' and 'b1cache flush'; "
+                    + "or discard it with 'b1cache drop \(id)'")
         }
     }
 
@@ -97,7 +102,9 @@ enum FlushCommand: Command {
         var text = "Flushed \(sent) write\(sent == 1 ? "" : "s")"
         if !report.duplicates.isEmpty { text += " (\(report.duplicates.count) already applied earlier)" }
         text += " in \(String(format: "%.1f", elapsed)) s"
-        if !report.movedToFailed.isEmpty { text += "; \(report.movedToFailed.count) moved to failed/ (see 'b1cache queue --failed')" }
+        if !report.movedToFailed.isEmpty {
+            text += "; \(report.movedToFailed.count) moved to failed/ (see 'b1cache queue --failed')"
+        }
         text += "; \(report.remaining) still pending."
         return text
     }
@@ -109,7 +116,9 @@ enum FlushCommand: Command {
             "requests": .integer(report.requests), "seconds": .double((elapsed * 1000).rounded() / 1000),
             "unreadable": .array(report.unreadable.map { .string($0) }), "complete": .bool(report.isComplete),
         ]
-        if let stop = report.stoppedAt { object["stoppedAt"] = ["id": .string(stop.id), "reason": .string(stop.reason)] }
+        if let stop = report.stoppedAt {
+            object["stoppedAt"] = ["id": .string(stop.id), "reason": .string(stop.reason)]
+        }
         return .object(object)
     }
 
@@ -129,9 +138,10 @@ enum FlushCommand: Command {
         context.terminal.line("Would send \(count) write\(count == 1 ? "" : "s"); nothing was sent.")
         if let held = plan.heldBack {
             let after = listed.compactMap(\.write).drop { $0.id != held.write.id }.count - 1
-            context.terminal.line("Held back: \(held.write.id) waits for its backoff until \(Timestamp.string(held.until))"
-                                  + (after > 0 ? ", and the \(after) write\(after == 1 ? "" : "s") after it keep their order" : "")
-                                  + " (--ignore-backoff sends now).")
+            context.terminal.line(
+                "Held back: \(held.write.id) waits for its backoff until \(Timestamp.string(held.until))"
+                    + (after > 0 ? ", and the \(after) write\(after == 1 ? "" : "s") after it keep their order" : "")
+                    + " (--ignore-backoff sends now).")
         }
         return .ok
     }

@@ -7,21 +7,21 @@ enum InspectCommand: Command {
     static let options: Set<String> = ["--stale-after"]
     static let flags: Set<String> = ["--json"]
     static let help = """
-    Usage: b1cache inspect [--json] [--stale-after DURATION] [--cache-dir DIR]
+        Usage: b1cache inspect [--json] [--stale-after DURATION] [--cache-dir DIR]
 
-    Summarizes the cache from the manifest and folder listings alone (no envelope is read, so it is as fast
-    on 100,000 invoices as on 10): the account, each collection's item count, age and stale mark, pending
-    and failed writes, the lock, and disk use.
+        Summarizes the cache from the manifest and folder listings alone (no envelope is read, so it is as fast
+        on 100,000 invoices as on 10): the account, each collection's item count, age and stale mark, pending
+        and failed writes, the lock, and disk use.
 
-    A collection is stale when it was synced before the last Sync All, or longer ago than --stale-after
-    (default 24h; units s, m, h, d).
+        A collection is stale when it was synced before the last Sync All, or longer ago than --stale-after
+        (default 24h; units s, m, h, d).
 
-    Options:
-      --json                 one JSON object, for scripts (jq '.collections[] | select(.stale) | .name')
-      --stale-after DURATION how old a collection may be before it is marked stale
+        Options:
+          --json                 one JSON object, for scripts (jq '.collections[] | select(.stale) | .name')
+          --stale-after DURATION how old a collection may be before it is marked stale
 
-    Exit codes: 0 ok; 8 the manifest is corrupt.
-    """
+        Exit codes: 0 ok; 8 the manifest is corrupt.
+        """
 
     static func run(_ context: CommandContext) throws -> ExitCode {
         guard context.arguments.positionals.isEmpty else { throw UsageError("'inspect' takes no arguments") }
@@ -51,9 +51,10 @@ enum InspectCommand: Command {
             entry["synced"] = .bool(line.state != nil)
             return .object(entry)
         }
-        let account: JSONValue = summary.account.map {
-            ["orgId": .string($0.orgId), "userId": .string($0.userId), "email": .string($0.email)]
-        } ?? .null
+        let account: JSONValue =
+            summary.account.map {
+                ["orgId": .string($0.orgId), "userId": .string($0.userId), "email": .string($0.email)]
+            } ?? .null
         return [
             "root": .string(summary.root.path),
             "exists": .bool(summary.exists),
@@ -61,11 +62,15 @@ enum InspectCommand: Command {
             "lastSyncAllAt": .optionalDate(summary.lastSyncAllAt),
             "collections": .array(collections),
             // oldestPendingAt is status's name for the same time; oldestCreatedAt stays readable for one release.
-            "pending": ["count": .integer(summary.pending.count), "oldestPendingAt": .optionalDate(summary.oldestPendingAt),
-                        "oldestCreatedAt": .optionalDate(summary.oldestPendingAt)],
+            "pending": [
+                "count": .integer(summary.pending.count), "oldestPendingAt": .optionalDate(summary.oldestPendingAt),
+                "oldestCreatedAt": .optionalDate(summary.oldestPendingAt),
+            ],
             "failed": ["count": .integer(summary.failedCount)],
-            "lock": ["held": .bool(summary.lockHeld), "owner": summary.lockOwner ?? .null,
-                     "command": summary.lockHeld ? .string(summary.lockOwner?["command"]?.stringValue ?? "?") : .null],
+            "lock": [
+                "held": .bool(summary.lockHeld), "owner": summary.lockOwner ?? .null,
+                "command": summary.lockHeld ? .string(summary.lockOwner?["command"]?.stringValue ?? "?") : .null,
+            ],
             "diskBytes": .integer(summary.diskBytes),
         ]
     }
@@ -84,8 +89,10 @@ enum InspectCommand: Command {
         for line in summary.collections {
             let age = line.state?.freshAt.map { Timestamp.age(of: $0, now: now) } ?? "never"
             let stale = line.stale ? terminal.paint("stale", .yellow) : ""
-            rows.append([line.name.rawValue, line.state.map { String($0.count) } ?? "-", age, stale,
-                         line.complete ? "" : terminal.paint("partial snapshot", .dim)])
+            rows.append([
+                line.name.rawValue, line.state.map { String($0.count) } ?? "-", age, stale,
+                line.complete ? "" : terminal.paint("partial snapshot", .dim),
+            ])
         }
         for row in Format.table(rows, rightAligned: [1]) { terminal.line(row) }
         terminal.line()
@@ -97,7 +104,9 @@ enum InspectCommand: Command {
         }
         terminal.line("Pending writes " + pending)
         var failed = "\(summary.failedCount)"
-        if summary.failedCount > 0 { failed += terminal.paint("  see 'b1cache queue --failed', then retry or drop", .red) }
+        if summary.failedCount > 0 {
+            failed += terminal.paint("  see 'b1cache queue --failed', then retry or drop", .red)
+        }
         terminal.line("Failed writes  " + failed)
         terminal.line("Lock           " + lockText(summary))
         terminal.line("Disk use       " + Format.bytes(summary.diskBytes))

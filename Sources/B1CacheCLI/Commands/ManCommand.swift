@@ -9,12 +9,12 @@ enum ManCommand: Command {
     static let options: Set<String> = []
     static let flags: Set<String> = []
     static let help = """
-    Usage: b1cache man
+        Usage: b1cache man
 
-    Prints the manual page, generated from the commands' --help texts: read it with
-      b1cache man | man -l -
-    'make install' installs it as share/man/man1/b1cache.1.
-    """
+        Prints the manual page, generated from the commands' --help texts: read it with
+          b1cache man | man -l -
+        'make install' installs it as share/man/man1/b1cache.1.
+        """
 
     static func run(_ context: CommandContext) throws -> ExitCode {
         guard context.arguments.positionals.isEmpty else { throw UsageError("'man' takes no arguments") }
@@ -54,8 +54,9 @@ enum ManCommand: Command {
             item("XDG_CACHE_HOME", "when absolute, the cache is $XDG_CACHE_HOME/billingone (else ~/.cache/billingone)"),
             item("B1_SERVER_URL", "the server, when --server is not given"),
             item("B1_TOKEN", "the bearer token, when --token-file is not given; never written into the cache"),
-            item("B1_CA_FILE, CURL_CA_BUNDLE, SSL_CERT_FILE",
-                 "a CA file to trust instead of the system's (the first set wins; --ca-file before all)"),
+            item(
+                "B1_CA_FILE, CURL_CA_BUNDLE, SSL_CERT_FILE",
+                "a CA file to trust instead of the system's (the first set wins; --ca-file before all)"),
             item("http_proxy, HTTPS_PROXY", "proxies, as curl reads them"),
             item("NO_COLOR", "no colour, even on a terminal"),
             ".SH FILES",

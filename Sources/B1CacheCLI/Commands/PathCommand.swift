@@ -7,11 +7,11 @@ enum PathCommand: Command {
     static let options: Set<String> = []
     static let flags: Set<String> = []
     static let help = """
-    Usage: b1cache path [--cache-dir DIR]
+        Usage: b1cache path [--cache-dir DIR]
 
-    Prints the cache folder b1cache would use, whether or not it exists yet, for scripts:
-      jq . "$(b1cache path)/manifest.json"
-    """
+        Prints the cache folder b1cache would use, whether or not it exists yet, for scripts:
+          jq . "$(b1cache path)/manifest.json"
+        """
 
     static func run(_ context: CommandContext) throws -> ExitCode {
         guard context.arguments.positionals.isEmpty else { throw UsageError("'path' takes no arguments") }

@@ -7,21 +7,21 @@ enum QueueCommand: Command {
     static let options: Set<String> = []
     static let flags: Set<String> = ["--json", "--failed"]
     static let help = """
-    Usage: b1cache queue [list] [--failed] [--json] [--cache-dir DIR]
-           b1cache queue show ID [--cache-dir DIR]
+        Usage: b1cache queue [list] [--failed] [--json] [--cache-dir DIR]
+               b1cache queue show ID [--cache-dir DIR]
 
-    Lists the pending writes in flush order: id, kind, age, attempts and last error. With --failed, the writes
-    that failed permanently (retry them with 'b1cache retry ID', discard with 'b1cache drop ID').
-    'queue show ID' prints one write file (the whole id, or a prefix of at least 8 characters that only one
-    write has).
-    A write file that cannot be read is skipped with a warning ('b1cache verify' says more).
+        Lists the pending writes in flush order: id, kind, age, attempts and last error. With --failed, the writes
+        that failed permanently (retry them with 'b1cache retry ID', discard with 'b1cache drop ID').
+        'queue show ID' prints one write file (the whole id, or a prefix of at least 8 characters that only one
+        write has).
+        A write file that cannot be read is skipped with a warning ('b1cache verify' says more).
 
-    Options:
-      --failed  list failed/ instead of queue/
-      --json    one JSON object per line: the write, plus "file" and "state"
+        Options:
+          --failed  list failed/ instead of queue/
+          --json    one JSON object per line: the write, plus "file" and "state"
 
-    Exit codes: 0 ok; 2 unknown id.
-    """
+        Exit codes: 0 ok; 2 unknown id.
+        """
 
     static func run(_ context: CommandContext) throws -> ExitCode {
         let positionals = context.arguments.positionals
@@ -48,8 +48,9 @@ enum QueueCommand: Command {
         for item in listed {
             guard let write = item.write else {
                 let problem = item.problem?.description ?? item.entry.url.path
-                context.terminal.warning("skipping unreadable write file: \(problem)",
-                                         hint: Terminal.unreadableFileHint)
+                context.terminal.warning(
+                    "skipping unreadable write file: \(problem)",
+                    hint: Terminal.unreadableFileHint)
                 continue
             }
             if context.json {
@@ -59,9 +60,13 @@ enum QueueCommand: Command {
                 context.terminal.line(JSONWriter.compactString(.object(object)))
             } else {
                 var error = write.lastError ?? ""
-                if let next = write.nextAttemptAt, next > now, !failed { error += " (next try \(Timestamp.string(next)))" }
-                rows.append([write.id, write.kind.rawValue, Timestamp.age(of: write.createdAt, now: now),
-                             String(write.attempts), error])
+                if let next = write.nextAttemptAt, next > now, !failed {
+                    error += " (next try \(Timestamp.string(next)))"
+                }
+                rows.append([
+                    write.id, write.kind.rawValue, Timestamp.age(of: write.createdAt, now: now),
+                    String(write.attempts), error,
+                ])
             }
         }
         guard !context.json else { return .ok }
@@ -80,13 +85,13 @@ enum DropCommand: Command {
     static let options: Set<String> = []
     static let flags: Set<String> = []
     static let help = """
-    Usage: b1cache drop ID [--cache-dir DIR]
+        Usage: b1cache drop ID [--cache-dir DIR]
 
-    Deletes the pending or failed write ID (the whole id, or a prefix of at least 8 characters that only one
-    write has) without sending it, and prints what it dropped. It asks nothing: what it drops is gone.
+        Deletes the pending or failed write ID (the whole id, or a prefix of at least 8 characters that only one
+        write has) without sending it, and prints what it dropped. It asks nothing: what it drops is gone.
 
-    Exit codes: 0 dropped; 2 no such write.
-    """
+        Exit codes: 0 dropped; 2 no such write.
+        """
 
     static func run(_ context: CommandContext) throws -> ExitCode {
         guard context.arguments.positionals.count == 1 else { throw UsageError("'drop' needs one write ID") }

@@ -6,12 +6,15 @@ import Foundation
 enum ServiceFile {
     static func text(kind: String, context: CommandContext) throws -> String {
         guard let tokenFile = context.arguments.value("--token-file") else {
-            throw UsageError("--print-service needs --token-file FILE: a service reads its token from a file, and the "
-                                 + "token is never written into the unit",
-                             hint: "put the token in a file only you can read (chmod 600), and pass --token-file")
+            throw UsageError(
+                "--print-service needs --token-file FILE: a service reads its token from a file, and the "
+                    + "token is never written into the unit",
+                hint: "put the token in a file only you can read (chmod 600), and pass --token-file")
         }
-        var arguments = [executable(), "watch", "--cache-dir", context.paths.root.path,
-                         "--token-file", absolute((tokenFile as NSString).expandingTildeInPath)]
+        var arguments = [
+            executable(), "watch", "--cache-dir", context.paths.root.path,
+            "--token-file", absolute((tokenFile as NSString).expandingTildeInPath),
+        ]
         if let server = try ServerOptions.serverURL(context) { arguments += ["--server", server.absoluteString] }
         for option in ["--timeout", "--ca-file", "--max-backoff", "--poll-interval"] {
             if let value = context.arguments.value(option) {
@@ -57,31 +60,31 @@ enum ServiceFile {
     static func launchd(_ arguments: [String]) -> String {
         let items = arguments.map { "        <string>\(xmlEscaped($0))</string>" }.joined(separator: "\n")
         return """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-        <!-- Install: save as ~/Library/LaunchAgents/dev.billingone.b1cache-watch.plist, then
-             launchctl bootstrap gui/$(id -u) ~/Library/LaunchAgents/dev.billingone.b1cache-watch.plist
-             The token is read from the token file, never written here. -->
-        <plist version="1.0">
-        <dict>
-            <key>Label</key>
-            <string>dev.billingone.b1cache-watch</string>
-            <key>ProgramArguments</key>
-            <array>
-        \(items)
-            </array>
-            <key>RunAtLoad</key>
-            <true/>
-            <key>KeepAlive</key>
+            <?xml version="1.0" encoding="UTF-8"?>
+            <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+            <!-- Install: save as ~/Library/LaunchAgents/dev.billingone.b1cache-watch.plist, then
+                 launchctl bootstrap gui/$(id -u) ~/Library/LaunchAgents/dev.billingone.b1cache-watch.plist
+                 The token is read from the token file, never written here. -->
+            <plist version="1.0">
             <dict>
-                <key>SuccessfulExit</key>
-                <false/>
+                <key>Label</key>
+                <string>dev.billingone.b1cache-watch</string>
+                <key>ProgramArguments</key>
+                <array>
+            \(items)
+                </array>
+                <key>RunAtLoad</key>
+                <true/>
+                <key>KeepAlive</key>
+                <dict>
+                    <key>SuccessfulExit</key>
+                    <false/>
+                </dict>
+                <key>ThrottleInterval</key>
+                <integer>5</integer>
             </dict>
-            <key>ThrottleInterval</key>
-            <integer>5</integer>
-        </dict>
-        </plist>
-        """
+            </plist>
+            """
     }
 
     /// One word of ExecStart: in double quotes, with `\`, `"` escaped and systemd's `%` and `$` doubled.

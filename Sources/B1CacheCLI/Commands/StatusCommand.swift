@@ -9,39 +9,39 @@ enum StatusCommand: Command {
     static let flags: Set<String> = ["--json"]
     static let defaultTimeout: TimeInterval = 2
     static let help = """
-    Usage: b1cache status [--json] [--server URL] [--timeout DURATION] [--stale-after DURATION] [--cache-dir DIR]
+        Usage: b1cache status [--json] [--server URL] [--timeout DURATION] [--stale-after DURATION] [--cache-dir DIR]
 
-    One line for a shell prompt or a status bar:
+        One line for a shell prompt or a status bar:
 
-      online · 3 pending · 1 failed · synced 2 h ago · 2 stale
+          online · 3 pending · 1 failed · synced 2 h ago · 2 stale
 
-    online/offline comes from a short GET /v1/health (no token needed or sent) to --server or $B1_SERVER_URL;
-    without a server it says "no server". Pending and failed writes are always shown: they exist nowhere else.
-    "synced" is the last Sync All; a collection is stale as in 'b1cache inspect'.
+        online/offline comes from a short GET /v1/health (no token needed or sent) to --server or $B1_SERVER_URL;
+        without a server it says "no server". Pending and failed writes are always shown: they exist nowhere else.
+        "synced" is the last Sync All; a collection is stale as in 'b1cache inspect'.
 
-    status only reads: it never creates the cache folder, takes no lock, and writes nothing. Being offline is a
-    normal answer (exit 0).
+        status only reads: it never creates the cache folder, takes no lock, and writes nothing. Being offline is a
+        normal answer (exit 0).
 
-    Options:
-      --json                 one JSON object: root, exists, server, online (null without a server), offlineReason,
-                             pending, failed, oldestPendingAt, lastSyncAllAt, stale (names), lock {held, command,
-                             stale}, restoreInterrupted, problem, watcher {running, pid, online, …}
-      --server URL           the server to probe (default: $B1_SERVER_URL)
-      --timeout DURATION     how long to wait for the server (default 2s; e.g. 500ms is written 0.5s)
-      --ca-file FILE         trust the CAs in this PEM file instead of the system's (default: $B1_CA_FILE, else
-                             $CURL_CA_BUNDLE, else $SSL_CERT_FILE)
-      --stale-after DURATION how old a collection may be before it is stale (default 24h)
-      (--token-file is accepted, so one set of options serves every command, and ignored: health needs no token.)
+        Options:
+          --json                 one JSON object: root, exists, server, online (null without a server), offlineReason,
+                                 pending, failed, oldestPendingAt, lastSyncAllAt, stale (names), lock {held, command,
+                                 stale}, restoreInterrupted, problem, watcher {running, pid, online, …}
+          --server URL           the server to probe (default: $B1_SERVER_URL)
+          --timeout DURATION     how long to wait for the server (default 2s; e.g. 500ms is written 0.5s)
+          --ca-file FILE         trust the CAs in this PEM file instead of the system's (default: $B1_CA_FILE, else
+                                 $CURL_CA_BUNDLE, else $SSL_CERT_FILE)
+          --stale-after DURATION how old a collection may be before it is stale (default 24h)
+          (--token-file is accepted, so one set of options serves every command, and ignored: health needs no token.)
 
-    Examples:
-      b1cache status
-      b1cache status --json | jq -r '"\\(.pending) pending"'
-      b1cache status --json | jq -e '.online' >/dev/null && b1cache flush
+        Examples:
+          b1cache status
+          b1cache status --json | jq -r '"\\(.pending) pending"'
+          b1cache status --json | jq -e '.online' >/dev/null && b1cache flush
 
-    Exit codes: 0 (online, offline or no server alike); 2 a bad --server URL, or a TLS failure such as an untrusted
-    certificate (the line is still printed, saying "server unusable"); 8 the manifest is corrupt (the line is
-    still printed).
-    """
+        Exit codes: 0 (online, offline or no server alike); 2 a bad --server URL, or a TLS failure such as an untrusted
+        certificate (the line is still printed, saying "server unusable"); 8 the manifest is corrupt (the line is
+        still printed).
+        """
 
     static func run(_ context: CommandContext) async throws -> ExitCode {
         guard context.arguments.positionals.isEmpty else { throw UsageError("'status' takes no arguments") }
@@ -62,8 +62,10 @@ enum StatusCommand: Command {
             context.terminal.line(JSONWriter.compactString(StatusWatch.adding(watcher, to: object)))
         } else {
             let setupProblem = (failure as? TransportError)?.isSetupProblem ?? false
-            context.terminal.line(line(status, online: online, setupProblem: setupProblem, now: now,
-                                       terminal: context.terminal) + StatusWatch.part(watcher, now: now))
+            context.terminal.line(
+                line(
+                    status, online: online, setupProblem: setupProblem, now: now,
+                    terminal: context.terminal) + StatusWatch.part(watcher, now: now))
         }
         if let failure = failure as? TransportError, failure.isSetupProblem {
             // Not "offline": waiting does not fix a certificate the client does not trust or a wrong URL.
@@ -77,8 +79,10 @@ enum StatusCommand: Command {
     }
 
     /// - Parameter setupProblem: the server was reached but cannot be used as set up (TLS): not "offline".
-    static func line(_ status: CacheStatus, online: Bool?, setupProblem: Bool = false, now: Date,
-                     terminal: Terminal) -> String {
+    static func line(
+        _ status: CacheStatus, online: Bool?, setupProblem: Bool = false, now: Date,
+        terminal: Terminal
+    ) -> String {
         var parts: [String] = []
         switch online {
         case true?: parts.append(terminal.paint("online", .green))
@@ -119,8 +123,10 @@ enum StatusCommand: Command {
             "oldestPendingAt": .optionalDate(status.oldestPendingAt),
             "lastSyncAllAt": .optionalDate(status.lastSyncAllAt),
             "stale": .array(status.stale.map { .string($0.rawValue) }),
-            "lock": ["held": .bool(status.lockHolder != nil), "command": .optionalString(status.lockHolder),
-                     "stale": .bool(status.lockStale)],
+            "lock": [
+                "held": .bool(status.lockHolder != nil), "command": .optionalString(status.lockHolder),
+                "stale": .bool(status.lockStale),
+            ],
             "restoreInterrupted": .bool(status.restoreInterrupted),
             "problem": .optionalString(status.manifestProblem?.description),
         ]
@@ -132,8 +138,10 @@ enum StatusCommand: Command {
     /// The deadline is ours, not the transport's: a timeout that never fires must not hang a prompt, and the
     /// transport's silence timeout counts whole seconds. The transport's own timeout is only a backstop.
     static func probe(_ server: URL, timeout: TimeInterval, caFile: String?) async -> (any Error)? {
-        let client = ServerClient(transport: .live(baseURL: server, token: nil, timeout: timeout.rounded(.up) + 1,
-                                                   caFile: caFile))
+        let client = ServerClient(
+            transport: .live(
+                baseURL: server, token: nil, timeout: timeout.rounded(.up) + 1,
+                caFile: caFile))
         return await withCheckedContinuation { continuation in
             let answer = FirstAnswer(continuation)
             let request = Task {

@@ -7,31 +7,31 @@ enum SyncCommand: Command {
     static let options: Set<String> = ServerOptions.options.union(["--page-size"])
     static let flags: Set<String> = ["--json", "--no-flush", "--wait"]
     static let help = """
-    Usage: b1cache sync [COLLECTION…] [--no-flush] [--wait] [--page-size N] [--json] [SERVER OPTIONS]
+        Usage: b1cache sync [COLLECTION…] [--no-flush] [--wait] [--page-size N] [--json] [SERVER OPTIONS]
 
-    Sends the pending writes first (as 'b1cache flush' does), then pulls each collection — all nine, or the
-    ones named: the whole collection on its first sync, only what changed since the last one afterwards. Each
-    collection's file is written once, at the end of its pull; a pull that fails leaves that collection as it
-    was. A sync of every collection that succeeds sets lastSyncAllAt in the manifest. A cache holds the data
-    of one account: a token of another account is refused and nothing is written.
+        Sends the pending writes first (as 'b1cache flush' does), then pulls each collection — all nine, or the
+        ones named: the whole collection on its first sync, only what changed since the last one afterwards. Each
+        collection's file is written once, at the end of its pull; a pull that fails leaves that collection as it
+        was. A sync of every collection that succeeds sets lastSyncAllAt in the manifest. A cache holds the data
+        of one account: a token of another account is refused and nothing is written.
 
-    Collections: \(CollectionName.namesList)
+        Collections: \(CollectionName.namesList)
 
-    Options:
-      --no-flush         pull without sending the queue first (queued changes still show with --with-pending)
-      --wait             wait for the lock instead of exiting 6
-      --page-size N      items per request, 1 to 5000 (default \(ServerClient.defaultPageSize))
-      --json             print a summary as JSON
-    \(ServerOptions.help)
+        Options:
+          --no-flush         pull without sending the queue first (queued changes still show with --with-pending)
+          --wait             wait for the lock instead of exiting 6
+          --page-size N      items per request, 1 to 5000 (default \(ServerClient.defaultPageSize))
+          --json             print a summary as JSON
+        \(ServerOptions.help)
 
-    A collection whose answer is not valid (not JSON, not the protocol, larger than 64 MB) or stops mid-way
-    keeps its cached file exactly as it was.
+        A collection whose answer is not valid (not JSON, not the protocol, larger than 64 MB) or stops mid-way
+        keeps its cached file exactly as it was.
 
-    Exit codes: 0 done; 1 a collection failed (the others were pulled) or the session answer broke the
-    protocol; 2 a bad --server URL or a TLS failure such as an untrusted certificate; 3 writes still pending or
-    moved to failed/; 4 offline, no answer within --timeout, or 503/429 to the session (nothing changed);
-    5 unauthorized or another account; 6 busy.
-    """
+        Exit codes: 0 done; 1 a collection failed (the others were pulled) or the session answer broke the
+        protocol; 2 a bad --server URL or a TLS failure such as an untrusted certificate; 3 writes still pending or
+        moved to failed/; 4 offline, no answer within --timeout, or 503/429 to the session (nothing changed);
+        5 unauthorized or another account; 6 busy.
+        """
 
     static func run(_ context: CommandContext) async throws -> ExitCode {
         var options = SyncOptions()
@@ -60,8 +60,9 @@ enum SyncCommand: Command {
             ProgressLine.show(done: done, total: total, elapsed: Date().timeIntervalSince(started), to: terminal)
         }
         let progress = context.json ? nil : showEvent, flushProgress = context.json ? nil : showFlush
-        let report = try await context.cache().sync(client: client, options: options, busy: context.busy,
-                                                    progress: progress, flushProgress: flushProgress)
+        let report = try await context.cache().sync(
+            client: client, options: options, busy: context.busy,
+            progress: progress, flushProgress: flushProgress)
         let elapsed = Date().timeIntervalSince(started)
         if context.json {
             terminal.line(JSONWriter.compactString(json(report, elapsed: elapsed)))
@@ -73,9 +74,11 @@ enum SyncCommand: Command {
             FlushCommand.reportFailed(flush, on: terminal)
         }
         for failure in report.failed {
-            terminal.error("\(failure.collection.rawValue) was not synced: \(failure.error ?? "unknown error")",
-                           hint: failure.offline ? "check the network and --server, then run 'b1cache sync' again"
-                               : "its cached data is unchanged; run 'b1cache sync \(failure.collection.rawValue)' again later")
+            terminal.error(
+                "\(failure.collection.rawValue) was not synced: \(failure.error ?? "unknown error")",
+                hint: failure.offline
+                    ? "check the network and --server, then run 'b1cache sync' again"
+                    : "its cached data is unchanged; run 'b1cache sync \(failure.collection.rawValue)' again later")
         }
         return exitCode(report)
     }
@@ -119,7 +122,8 @@ enum SyncCommand: Command {
             lines.append(FlushCommand.summary(flush, elapsed: elapsed))
         }
         let synced = report.collections.count - report.failed.count
-        var text = "Synced \(synced) of \(report.collections.count) collection\(report.collections.count == 1 ? "" : "s")"
+        var text =
+            "Synced \(synced) of \(report.collections.count) collection\(report.collections.count == 1 ? "" : "s")"
             + " in \(String(format: "%.1f", elapsed)) s"
         if let at = report.lastSyncAllAt { text += " (Sync All at \(Timestamp.string(at)))" }
         lines.append(text + ".")

@@ -5,41 +5,43 @@ import Foundation
 enum WatchCommand: Command {
     static let name = "watch"
     static let summary = "keep the cache in step while it runs: flush on reconnect and on enqueue, realtime pulls"
-    static let options: Set<String> = ServerOptions.options.union(["--max-backoff", "--poll-interval",
-                                                                    "--print-service"])
+    static let options: Set<String> = ServerOptions.options.union([
+        "--max-backoff", "--poll-interval",
+        "--print-service",
+    ])
     static let flags: Set<String> = ["--json"]
     static let help = """
-    Usage: b1cache watch [--json] [--max-backoff DURATION] [--poll-interval DURATION] [SERVER OPTIONS]
-           b1cache watch --print-service systemd|launchd --token-file FILE [SERVER OPTIONS]
+        Usage: b1cache watch [--json] [--max-backoff DURATION] [--poll-interval DURATION] [SERVER OPTIONS]
+               b1cache watch --print-service systemd|launchd --token-file FILE [SERVER OPTIONS]
 
-    Runs until SIGINT or SIGTERM (exit 0), keeping the cache in step with the server with no command typed:
-    - while the server cannot be reached, probes GET /v1/health with exponential backoff and full jitter
-      (1 s, doubling, at most --max-backoff); as soon as it answers, flushes the queue;
-    - while online, flushes a write enqueued by any process within about a second, then pulls the collections
-      the flush touched; a write waiting for its own backoff is sent when it runs out;
-    - listens to the server's change feed (GET /v1/events) and pulls a collection as soon as it changes (every
-      collection once on each (re)connection); without a feed, pulls everything every --poll-interval;
-    - takes the cache lock only while it flushes or pulls, so every other command works beside it (waiting for
-      the lock, never failing for it). One watcher per cache: a second one exits 6 naming the first.
-    - on 401 it keeps every write and sends nothing ("session expired: sign in again") until --token-file holds
-      a new token; a token from $B1_TOKEN cannot change, so restart the watcher with the new one.
+        Runs until SIGINT or SIGTERM (exit 0), keeping the cache in step with the server with no command typed:
+        - while the server cannot be reached, probes GET /v1/health with exponential backoff and full jitter
+          (1 s, doubling, at most --max-backoff); as soon as it answers, flushes the queue;
+        - while online, flushes a write enqueued by any process within about a second, then pulls the collections
+          the flush touched; a write waiting for its own backoff is sent when it runs out;
+        - listens to the server's change feed (GET /v1/events) and pulls a collection as soon as it changes (every
+          collection once on each (re)connection); without a feed, pulls everything every --poll-interval;
+        - takes the cache lock only while it flushes or pulls, so every other command works beside it (waiting for
+          the lock, never failing for it). One watcher per cache: a second one exits 6 naming the first.
+        - on 401 it keeps every write and sends nothing ("session expired: sign in again") until --token-file holds
+          a new token; a token from $B1_TOKEN cannot change, so restart the watcher with the new one.
 
-    One line per event on stderr ("flushed 3 writes", "pulled invoices: 2 changed", "offline: retry in 8 s");
-    with --json, one JSON object per event on stdout instead. 'b1cache status' shows whether a watcher runs.
+        One line per event on stderr ("flushed 3 writes", "pulled invoices: 2 changed", "offline: retry in 8 s");
+        with --json, one JSON object per event on stdout instead. 'b1cache status' shows whether a watcher runs.
 
-    Options:
-      --max-backoff DURATION    the longest wait between two probes of an unreachable server (default 60s)
-      --poll-interval DURATION  how often to pull everything when the server has no change feed (default 15m)
-      --print-service KIND      print a systemd user unit or a launchd agent that runs this watcher (with the
-                                same --cache-dir and server options; needs --token-file: the token is read from
-                                it, never written into the unit) and exit
-      --json                    JSON lines on stdout: {"event", "at", …} (docs/JSON.md)
-    \(ServerOptions.help)
+        Options:
+          --max-backoff DURATION    the longest wait between two probes of an unreachable server (default 60s)
+          --poll-interval DURATION  how often to pull everything when the server has no change feed (default 15m)
+          --print-service KIND      print a systemd user unit or a launchd agent that runs this watcher (with the
+                                    same --cache-dir and server options; needs --token-file: the token is read from
+                                    it, never written into the unit) and exit
+          --json                    JSON lines on stdout: {"event", "at", …} (docs/JSON.md)
+        \(ServerOptions.help)
 
-    Exit codes: 0 stopped by SIGINT/SIGTERM; 1 the cache was signed out, restored or removed while watching;
-    2 bad options, a bad --server URL or a TLS failure; 5 the token is another account's; 6 another watcher runs
-    on this cache; 8 the cache cannot be used (see the error).
-    """
+        Exit codes: 0 stopped by SIGINT/SIGTERM; 1 the cache was signed out, restored or removed while watching;
+        2 bad options, a bad --server URL or a TLS failure; 5 the token is another account's; 6 another watcher runs
+        on this cache; 8 the cache cannot be used (see the error).
+        """
 
     static func run(_ context: CommandContext) async throws -> ExitCode {
         guard context.arguments.positionals.isEmpty else { throw UsageError("'watch' takes no arguments") }
@@ -130,7 +132,8 @@ enum WatchLines {
         case .pullFailed(let collection, let reason): return "pull of \(collection.rawValue) failed: \(reason)"
         case .sessionExpired(let resumable):
             return "session expired: sign in again; "
-                + (resumable ? "every write is kept, and the watcher resumes when --token-file holds a new token"
+                + (resumable
+                    ? "every write is kept, and the watcher resumes when --token-file holds a new token"
                     : "every write is kept; B1_TOKEN cannot change while watch runs, so restart it with the new token")
         case .tokenChanged: return "new token: trying again"
         case .feedOpened: return "change feed open"
@@ -191,7 +194,10 @@ enum WatchLines {
     }
 
     static func seconds(_ value: TimeInterval) -> String {
-        value < 10 ? String(format: "%.1f s", value) : value < 120 ? "\(Int(value.rounded())) s"
-            : "\(Int((value / 60).rounded())) min"
+        value < 10
+            ? String(format: "%.1f s", value)
+            : value < 120
+                ? "\(Int(value.rounded())) s"
+                : "\(Int((value / 60).rounded())) min"
     }
 }

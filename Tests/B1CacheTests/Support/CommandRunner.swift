@@ -37,29 +37,36 @@ enum CommandRunner {
     ///   - umask: run under this umask (through `/bin/sh`).
     ///   - fileSizeLimit: run with RLIMIT_FSIZE of this many bytes (a multiple of 512) and SIGXFSZ ignored, so a
     ///     write past it fails with EFBIG: a write that fails on a chosen file, even as root (modes do not stop root).
-    static func b1cache(_ arguments: [String], environment: [String: String] = [:], input: Data? = nil,
-                        umask: String? = nil, fileSizeLimit: Int? = nil,
-                        timeout: TimeInterval = defaultTimeout) throws -> CommandResult {
+    static func b1cache(
+        _ arguments: [String], environment: [String: String] = [:], input: Data? = nil,
+        umask: String? = nil, fileSizeLimit: Int? = nil,
+        timeout: TimeInterval = defaultTimeout
+    ) throws -> CommandResult {
         if umask != nil || fileSizeLimit != nil {
             let quoted = ([binary.path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
             var prelude = umask.map { "umask \($0); " } ?? ""
             // An ignored signal stays ignored across exec, so b1cache gets EFBIG instead of being killed.
             if let fileSizeLimit { prelude += "trap '' XFSZ; ulimit -f \(fileSizeLimit / 512); " }
-            return try run(URL(fileURLWithPath: "/bin/sh"), ["-c", prelude + "exec \(quoted.joined(separator: " "))"],
-                           environment: environment, input: input, timeout: timeout)
+            return try run(
+                URL(fileURLWithPath: "/bin/sh"), ["-c", prelude + "exec \(quoted.joined(separator: " "))"],
+                environment: environment, input: input, timeout: timeout)
         }
         return try run(binary, arguments, environment: environment, input: input, timeout: timeout)
     }
 
     /// Runs a program and waits for it; past `timeout` it is SIGKILLed and the test fails with an issue naming the
     /// command (a hang becomes a failure instead of a test run that never ends).
-    static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:],
-                    input: Data? = nil, timeout: TimeInterval = defaultTimeout) throws -> CommandResult {
+    static func run(
+        _ executable: URL, _ arguments: [String], environment: [String: String] = [:],
+        input: Data? = nil, timeout: TimeInterval = defaultTimeout
+    ) throws -> CommandResult {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        var base = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-                    "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/tmp"]
+        var base = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/tmp",
+        ]
         base.merge(environment) { $1 }
         process.environment = base
         let output = Pipe(), errorOutput = Pipe(), inputPipe = Pipe()
@@ -78,9 +85,10 @@ enum CommandRunner {
         while !errorData.isSet { usleep(1000) }
         try? output.fileHandleForReading.close()
         try? errorOutput.fileHandleForReading.close()
-        return CommandResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                             errorOutput: String(decoding: errorData.value ?? Data(), as: UTF8.self),
-                             killedBySignal: process.terminationReason == .uncaughtSignal)
+        return CommandResult(
+            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+            errorOutput: String(decoding: errorData.value ?? Data(), as: UTF8.self),
+            killedBySignal: process.terminationReason == .uncaughtSignal)
     }
 
     /// `jq` on a file, for checks that compare b1cache with what a script would see.

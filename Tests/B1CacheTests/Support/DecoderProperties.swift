@@ -1,5 +1,5 @@
 #if !B1CACHE_FUZZ
-import B1Cache
+    import B1Cache
 #endif
 import Foundation
 

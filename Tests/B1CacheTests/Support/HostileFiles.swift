@@ -96,7 +96,8 @@ enum SampleFiles {
         {"acquiredAt": "2026-11-22T09:14:03.120Z", "bootId": null, "command": "flush",
          "heartbeatAt": "2026-11-22T09:14:33.125Z", "host": "elsewhere", "pid": 4242, "processStartTime": "109463"}
         """
-    static let history = #"{"at":"2026-11-21T18:30:02.114Z","id":"8f14e45f","kind":"missed-billing.action","#
+    static let history =
+        #"{"at":"2026-11-21T18:30:02.114Z","id":"8f14e45f","kind":"missed-billing.action","#
         + #""result":"retry-later"}"# + "\n"
 
     static func text(_ relative: String) -> String {

@@ -36,16 +36,20 @@ extension CommandRunner {
     /// Runs `b1cache` like `b1cache(_:environment:)` and measures its peak memory. A run that takes longer than
     /// `hangGuard` seconds is killed and reported as `hung` (a guard so a hang fails the test instead of blocking
     /// the suite, not a timing assertion).
-    static func b1cacheMeasured(_ arguments: [String], environment: [String: String], report: URL,
-                                hangGuard: TimeInterval = 120) throws -> MeasuredResult {
-        let result = try run(URL(fileURLWithPath: "/usr/bin/env"),
-                             ["python3", "-c", measuring, report.path, String(hangGuard), binary.path] + arguments,
-                             environment: environment, timeout: hangGuard + 60)
+    static func b1cacheMeasured(
+        _ arguments: [String], environment: [String: String], report: URL,
+        hangGuard: TimeInterval = 120
+    ) throws -> MeasuredResult {
+        let result = try run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["python3", "-c", measuring, report.path, String(hangGuard), binary.path] + arguments,
+            environment: environment, timeout: hangGuard + 60)
         let fields = String(decoding: try Data(contentsOf: report), as: UTF8.self).split(separator: " ")
         let code = fields.first.flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? -1
         let peak = fields.dropFirst().first.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? -1
         let cpu = fields.dropFirst(2).first.flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? -1
-        return MeasuredResult(result: CommandResult(status: code, output: result.output, errorOutput: result.errorOutput),
-                              peakKilobytes: peak, hung: code == -1, cpuSeconds: cpu)
+        return MeasuredResult(
+            result: CommandResult(status: code, output: result.output, errorOutput: result.errorOutput),
+            peakKilobytes: peak, hung: code == -1, cpuSeconds: cpu)
     }
 }

@@ -51,8 +51,9 @@ enum NetworkTools {
     /// A port nothing listens on now (bound and released; a test uses it at once).
     static func freePort(host: String = "127.0.0.1") throws -> Int {
         let family = host.contains(":") ? "AF_INET6" : "AF_INET"
-        let result = try python("import socket; s = socket.socket(socket.\(family)); s.bind(('\(host)', 0)); "
-                                + "print(s.getsockname()[1])")
+        let result = try python(
+            "import socket; s = socket.socket(socket.\(family)); s.bind(('\(host)', 0)); "
+                + "print(s.getsockname()[1])")
         return Int(result.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
@@ -94,28 +95,39 @@ enum NetworkTools {
         try Data("subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\n".utf8)
             .write(to: folder.appendingPathComponent("ext.cnf"))
         let steps: [[String]] = [
-            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("ca.key"), "-out", path("ca.pem"),
-             "-days", "2", "-subj", "/CN=b1cache test CA"],
-            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("server.key"), "-out", path("server.csr"),
-             "-subj", "/CN=localhost"],
-            ["x509", "-req", "-in", path("server.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
-             "-CAcreateserial", "-out", path("server.pem"), "-days", "2", "-extfile", path("ext.cnf")],
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("ca.key"), "-out", path("ca.pem"),
+                "-days", "2", "-subj", "/CN=b1cache test CA",
+            ],
+            [
+                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("server.key"), "-out", path("server.csr"),
+                "-subj", "/CN=localhost",
+            ],
+            [
+                "x509", "-req", "-in", path("server.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
+                "-CAcreateserial", "-out", path("server.pem"), "-days", "2", "-extfile", path("ext.cnf"),
+            ],
         ]
         for step in steps {
             let result = try CommandRunner.run(URL(fileURLWithPath: "/usr/bin/env"), ["openssl"] + step)
             guard result.status == 0 else {
-                throw CocoaError(.fileWriteUnknown,
-                                 userInfo: [NSLocalizedDescriptionKey: "openssl: \(result.errorOutput)"])
+                throw CocoaError(
+                    .fileWriteUnknown,
+                    userInfo: [NSLocalizedDescriptionKey: "openssl: \(result.errorOutput)"])
             }
         }
-        return (folder.appendingPathComponent("ca.pem"), folder.appendingPathComponent("server.pem"),
-                folder.appendingPathComponent("server.key"))
+        return (
+            folder.appendingPathComponent("ca.pem"), folder.appendingPathComponent("server.pem"),
+            folder.appendingPathComponent("server.key")
+        )
     }
 
     /// nginx in front of `upstream`, listening on `listen` (`127.0.0.1:PORT` or `[::1]:PORT`), with TLS when a
     /// certificate is given. One process (`master_process off`), so it needs no other user and no shared folder.
-    static func nginx(in folder: URL, listen: String, upstream: URL, tls: (certificate: URL, key: URL)?,
-                      port: Int, host: String) throws -> BackgroundProcess? {
+    static func nginx(
+        in folder: URL, listen: String, upstream: URL, tls: (certificate: URL, key: URL)?,
+        port: Int, host: String
+    ) throws -> BackgroundProcess? {
         guard let nginx = find("nginx") else { return nil }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let path = { (name: String) in folder.appendingPathComponent(name).path }
@@ -136,8 +148,12 @@ enum NetworkTools {
             }
             """
         try Data(config.utf8).write(to: folder.appendingPathComponent("nginx.conf"))
-        let process = try BackgroundProcess(nginx, ["-p", folder.path, "-e", path("error.log"),
-                                                    "-c", path("nginx.conf")])
+        let process = try BackgroundProcess(
+            nginx,
+            [
+                "-p", folder.path, "-e", path("error.log"),
+                "-c", path("nginx.conf"),
+            ])
         guard try waitForPort(port, host: host) else { return nil }
         return process
     }

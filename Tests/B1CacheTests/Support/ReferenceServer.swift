@@ -1,7 +1,7 @@
 import B1Cache
 import Foundation
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The reference server (Tests/ReferenceServer/server.py) as a real process on a free loopback port, with its
@@ -19,8 +19,10 @@ final class ReferenceServer: @unchecked Sendable {
         self.database = database
         self.devToken = devToken
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Repository.root.appendingPathComponent("Tests/ReferenceServer/server.py").path,
-                             "--port", "0", "--db", database.path, "--seed", seed.path, "--dev-token", devToken]
+        process.arguments = [
+            "python3", Repository.root.appendingPathComponent("Tests/ReferenceServer/server.py").path,
+            "--port", "0", "--db", database.path, "--seed", seed.path, "--dev-token", devToken,
+        ]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -38,7 +40,8 @@ final class ReferenceServer: @unchecked Sendable {
             text += String(decoding: chunk, as: UTF8.self)
         }
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }),
-              let url = URL(string: String(line.dropFirst("listening on ".count))) else {
+            let url = URL(string: String(line.dropFirst("listening on ".count)))
+        else {
             process.terminate()
             throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "server did not start: \(text)"])
         }

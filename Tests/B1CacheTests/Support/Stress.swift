@@ -19,10 +19,12 @@ enum Stress {
         let line = "\(scenario): \(figures)"
         print(line)
         guard let report = environment["B1CACHE_STRESS_REPORT"], !report.isEmpty else { return }
-        if let handle = FileHandle(forWritingAtPath: report) ?? {
-            FileManager.default.createFile(atPath: report, contents: nil)
-            return FileHandle(forWritingAtPath: report)
-        }() {
+        if let handle = FileHandle(forWritingAtPath: report)
+            ?? {
+                FileManager.default.createFile(atPath: report, contents: nil)
+                return FileHandle(forWritingAtPath: report)
+            }()
+        {
             handle.seekToEndOfFile()
             handle.write(Data((line + "\n").utf8))
             try? handle.close()
@@ -79,6 +81,8 @@ enum Stress {
     /// Ids of the writes in `queue/` and in `failed/`.
     static func queuedIds(_ cache: URL) throws -> (pending: Set<String>, failed: Set<String>) {
         let queue = WriteQueue(paths: CachePaths(root: cache))
-        return (Set(try queue.list(.pending).compactMap(\.write?.id)), Set(try queue.list(.failed).compactMap(\.write?.id)))
+        return (
+            Set(try queue.list(.pending).compactMap(\.write?.id)), Set(try queue.list(.failed).compactMap(\.write?.id))
+        )
     }
 }

@@ -25,8 +25,9 @@ struct SystemCallTrace {
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         calls = text.split(separator: "\n").enumerated().map { index, line in
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-            return Call(index: index, pid: fields.first ?? "", name: fields.count > 1 ? fields[1] : "",
-                        path: fields.count > 2 ? fields[2] : "", destination: fields.count > 3 ? fields[3] : nil)
+            return Call(
+                index: index, pid: fields.first ?? "", name: fields.count > 1 ? fields[1] : "",
+                path: fields.count > 2 ? fields[2] : "", destination: fields.count > 3 ? fields[3] : nil)
         }
         self.root = root.standardizedFileURL.path
     }
@@ -67,7 +68,9 @@ struct SystemCallTrace {
             problems.append("\(what): temp file not fsynced before the rename")
         }
         let folder = Self.parent(destination)
-        if !calls[rename.index...].contains(where: { $0.pid == rename.pid && $0.name == "fsync-dir" && $0.path == folder }) {
+        if !calls[rename.index...].contains(where: {
+            $0.pid == rename.pid && $0.name == "fsync-dir" && $0.path == folder
+        }) {
             problems.append("\(what): its folder \(relative(folder)) not fsynced after the rename")
         }
         let inPlace = calls.filter { ["create", "write", "fsync"].contains($0.name) && $0.path == destination }
@@ -96,14 +99,20 @@ struct SystemCallTrace {
         }
         return removals.compactMap { removal in
             let folder = Self.parent(removal.path)
-            let synced = calls[removal.index...].contains { $0.pid == removal.pid && $0.name == "fsync-dir" && $0.path == folder }
+            let synced = calls[removal.index...].contains {
+                $0.pid == removal.pid && $0.name == "fsync-dir" && $0.path == folder
+            }
             return synced ? nil : "\(relative(removal.path)): removed without an fsync of its folder after"
         }
     }
 
     /// The index of the first call matching, for ordering checks.
     func firstIndex(_ name: String, _ pattern: String) -> Int? {
-        calls.first { $0.name == name && relative($0.destination ?? $0.path).range(of: "^" + pattern + "$",
-                                                                                     options: .regularExpression) != nil }?.index
+        calls.first {
+            $0.name == name
+                && relative($0.destination ?? $0.path).range(
+                    of: "^" + pattern + "$",
+                    options: .regularExpression) != nil
+        }?.index
     }
 }

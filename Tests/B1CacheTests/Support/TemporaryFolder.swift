@@ -35,7 +35,8 @@ enum Repository {
             let path = destination.appendingPathComponent(relative).path
             var isFolder: ObjCBool = false
             _ = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
-            try FileManager.default.setAttributes([.posixPermissions: isFolder.boolValue ? 0o700 : 0o600], ofItemAtPath: path)
+            try FileManager.default.setAttributes(
+                [.posixPermissions: isFolder.boolValue ? 0o700 : 0o600], ofItemAtPath: path)
         }
         return destination
     }

@@ -11,8 +11,10 @@ final class WatchProcess: @unchecked Sendable {
     init(_ arguments: [String], environment: [String: String]) throws {
         process.executableURL = CommandRunner.binary
         process.arguments = ["watch"] + arguments
-        var base = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-                    "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/tmp"]
+        var base = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/tmp",
+        ]
         base.merge(environment) { $1 }
         process.environment = base
         let errorOutput = Pipe()

@@ -62,8 +62,9 @@ struct LineTax: Sendable {
     /// the change) says whether the server would keep it or refuse the write. Returns whether the line changed.
     func editFirstLine(of item: inout JSONObject, accept: (inout JSONObject) -> Bool) -> Bool {
         guard let lineId, var lines = item["lines"]?.arrayValue,
-              let index = lines.firstIndex(where: { $0.objectValue?["id"]?.stringValue == lineId }),
-              var line = lines[index].objectValue else { return false }
+            let index = lines.firstIndex(where: { $0.objectValue?["id"]?.stringValue == lineId }),
+            var line = lines[index].objectValue
+        else { return false }
         line["taxCode"] = taxCode ?? .null
         line["taxRate"] = taxRate ?? .null
         guard accept(&line) else { return false }

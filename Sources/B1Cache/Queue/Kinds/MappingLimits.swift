@@ -7,8 +7,10 @@ enum MappingLimits {
         try check(.object(mapping), path: "mapping", depth: 1)
         let bytes = JSONWriter.compactString(.object(mapping)).utf8.count
         guard bytes <= WriteLimits.mappingBytes else {
-            throw QueueError.invalidField(field: "mapping", reason: "is \(bytes) bytes encoded; it may have at most "
-                                          + "\(WriteLimits.mappingBytes)")
+            throw QueueError.invalidField(
+                field: "mapping",
+                reason: "is \(bytes) bytes encoded; it may have at most "
+                    + "\(WriteLimits.mappingBytes)")
         }
     }
 
@@ -38,15 +40,19 @@ enum MappingLimits {
 
     private static func checkLength(_ text: String, path: String) throws {
         guard text.count <= WriteLimits.mappingString else {
-            throw QueueError.invalidField(field: path, reason: "is \(text.count) characters long; "
-                                          + "a string in the mapping may have at most \(WriteLimits.mappingString)")
+            throw QueueError.invalidField(
+                field: path,
+                reason: "is \(text.count) characters long; "
+                    + "a string in the mapping may have at most \(WriteLimits.mappingString)")
         }
     }
 
     private static func checkDepth(_ depth: Int, path: String) throws {
         guard depth <= WriteLimits.mappingDepth else {
-            throw QueueError.invalidField(field: path, reason: "nests deeper than \(WriteLimits.mappingDepth) levels "
-                                          + "of objects and arrays in the mapping")
+            throw QueueError.invalidField(
+                field: path,
+                reason: "nests deeper than \(WriteLimits.mappingDepth) levels "
+                    + "of objects and arrays in the mapping")
         }
     }
 }

@@ -40,8 +40,9 @@ struct MissedBillingAction: WritePayload {
         if action == .snooze {
             let until = try fields.date("snoozeUntil")
             if let now, until <= now {
-                throw QueueError.invalidField(field: "snoozeUntil",
-                                              reason: "must be in the future; \(Timestamp.string(until)) has passed")
+                throw QueueError.invalidField(
+                    field: "snoozeUntil",
+                    reason: "must be in the future; \(Timestamp.string(until)) has passed")
             }
         } else if let value = payload["snoozeUntil"], !value.isNull {
             throw QueueError.invalidField(field: "snoozeUntil", reason: "is only for action 'snooze'")

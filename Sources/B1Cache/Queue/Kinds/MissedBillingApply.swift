@@ -11,7 +11,8 @@ extension WriteKind {
 struct MissedBillingApply: WritePayload {
     static let name = "missed-billing.apply"
     static let collection = CollectionName.missedBilling
-    static let payloadHelp = #"{"itemIds": [\#(WriteLimits.applyItems.lowerBound) to "#
+    static let payloadHelp =
+        #"{"itemIds": [\#(WriteLimits.applyItems.lowerBound) to "#
         + #"\#(WriteLimits.applyItems.upperBound) ids], "mapping": {"contractId", ...}}"#
 
     var itemIds: [String]
@@ -30,14 +31,18 @@ struct MissedBillingApply: WritePayload {
         }
         guard WriteLimits.applyItems.contains(list.count) else {
             let range = WriteLimits.applyItems
-            throw QueueError.invalidField(field: "itemIds", reason: "must hold \(range.lowerBound) to "
-                                          + "\(range.upperBound) ids, not \(list.count)")
+            throw QueueError.invalidField(
+                field: "itemIds",
+                reason: "must hold \(range.lowerBound) to "
+                    + "\(range.upperBound) ids, not \(list.count)")
         }
         var seen = Set<String>()
         for (index, element) in list.enumerated() {
             guard let id = element.stringValue, !id.isEmpty, id.count <= WriteLimits.identifier else {
-                throw QueueError.invalidField(field: "itemIds[\(index)]", reason: "must be a non-empty id of at "
-                                              + "most \(WriteLimits.identifier) characters")
+                throw QueueError.invalidField(
+                    field: "itemIds[\(index)]",
+                    reason: "must be a non-empty id of at "
+                        + "most \(WriteLimits.identifier) characters")
             }
             guard seen.insert(id).inserted else {
                 throw QueueError.invalidField(field: "itemIds[\(index)]", reason: "repeats '\(id)'")

@@ -18,8 +18,10 @@ struct PayloadFields {
             throw QueueError.invalidField(field: prefix + field, reason: "must be a string, not \(value.typeName)")
         }
         guard !text.trimmingCharacters(in: .whitespaces).isEmpty, text.count <= WriteLimits.identifier else {
-            throw QueueError.invalidField(field: prefix + field, reason: "must be a non-empty id of at most "
-                                          + "\(WriteLimits.identifier) characters")
+            throw QueueError.invalidField(
+                field: prefix + field,
+                reason: "must be a non-empty id of at most "
+                    + "\(WriteLimits.identifier) characters")
         }
         return text
     }
@@ -27,8 +29,9 @@ struct PayloadFields {
     func oneOf(_ field: String, _ allowed: [String]) throws -> String {
         let text = try identifier(field)
         guard allowed.contains(text) else {
-            throw QueueError.invalidField(field: prefix + field,
-                                          reason: "must be one of \(allowed.joined(separator: ", ")), not '\(text)'")
+            throw QueueError.invalidField(
+                field: prefix + field,
+                reason: "must be one of \(allowed.joined(separator: ", ")), not '\(text)'")
         }
         return text
     }
@@ -40,12 +43,16 @@ struct PayloadFields {
         case .date(let date):
             return date
         case .doesNotExist:
-            throw QueueError.invalidField(field: prefix + field, reason: "is '\(text)', a date and time that does "
-                                          + "not exist (days 01 to 28, 29, 30 or 31 by month, hours 00-23, minutes and "
-                                          + "seconds 00-59)")
+            throw QueueError.invalidField(
+                field: prefix + field,
+                reason: "is '\(text)', a date and time that does "
+                    + "not exist (days 01 to 28, 29, 30 or 31 by month, hours 00-23, minutes and "
+                    + "seconds 00-59)")
         case .malformed:
-            throw QueueError.invalidField(field: prefix + field, reason: "must be an ISO 8601 date and time with a "
-                                          + "time zone, such as 2027-01-15T00:00:00Z, not '\(text)'")
+            throw QueueError.invalidField(
+                field: prefix + field,
+                reason: "must be an ISO 8601 date and time with a "
+                    + "time zone, such as 2027-01-15T00:00:00Z, not '\(text)'")
         }
     }
 
@@ -57,8 +64,9 @@ struct PayloadFields {
         }
         guard number.isFinite, range.contains(number) else {
             let bounds = [range.lowerBound, range.upperBound].map { JSONWriter.compactString(.double($0)) }
-            throw QueueError.invalidField(field: prefix + field,
-                                          reason: "must be between \(bounds[0]) and \(bounds[1]), not \(text)")
+            throw QueueError.invalidField(
+                field: prefix + field,
+                reason: "must be between \(bounds[0]) and \(bounds[1]), not \(text)")
         }
         return number
     }
@@ -66,8 +74,9 @@ struct PayloadFields {
     func allowOnly(_ allowed: Set<String>) throws {
         if let unknown = payload.keys.first(where: { !allowed.contains($0) }) {
             let expected = allowed.sorted().joined(separator: ", ")
-            throw QueueError.invalidField(field: prefix + unknown,
-                                          reason: "is not part of this kind's payload (expected \(expected))")
+            throw QueueError.invalidField(
+                field: prefix + unknown,
+                reason: "is not part of this kind's payload (expected \(expected))")
         }
     }
 }
