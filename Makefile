@@ -64,7 +64,7 @@ mutate:
 demo: release
 	@scripts/demo.sh $(CURDIR)/$(BIN_RELEASE)
 
-bench:
+bench: release
 	$(SWIFT) build -c release --product b1cache
 	$(SWIFT) build -c release --product b1bench
 	@scripts/bench.sh

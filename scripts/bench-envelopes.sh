@@ -83,6 +83,17 @@ inspect=$(milliseconds "$RUNS" "$B1CACHE" inspect --cache-dir "$DATA/invoices-$l
 jq_manifest=$(milliseconds "$RUNS" jq . "$DATA/invoices-$largest/manifest.json")
 # The floor under any b1cache command: process start (dynamic loading, Swift runtime and Foundation set-up).
 start=$(milliseconds "$RUNS" "$B1CACHE" --version)
+# The binary `make install` installs: the static release build (Swift runtime linked in), when it is there.
+INSTALLED=.build-release/release/b1cache
+installed_inspect=— installed_start=— installed_verdict="not built (make release)"
+if [[ -x $INSTALLED ]]; then
+    installed_inspect=$(milliseconds "$RUNS" "$INSTALLED" inspect --cache-dir "$DATA/invoices-$largest")
+    installed_start=$(milliseconds "$RUNS" "$INSTALLED" --version)
+    # Aim: the installed inspect at most 0.75x jq's time on the manifest.
+    installed_verdict=met
+    awk -v a="${installed_inspect%% *}" -v b="${jq_manifest%% *}" 'BEGIN { exit !(a > 0.75 * b) }' \
+        && installed_verdict="NOT met"
+fi
 
 # Verdicts hold only when the aim is met at every size.
 load_verdict=met
@@ -124,6 +135,11 @@ result[jqmanifest,$largest]=$jq_manifest
 row "inspect: b1cache inspect, median of $RUNS" "" inspect "< $AIM_INSPECT_MS ms" "$inspect_verdict"
 row "inspect: jq . manifest.json, median of $RUNS" "" jqmanifest "" ""
 row "start-up floor: b1cache --version, median of $RUNS" "" start "" ""
+for count in "${SIZES[@]}"; do result[installed_inspect,$count]=—; result[installed_start,$count]=—; done
+result[installed_inspect,$largest]=$installed_inspect
+result[installed_start,$largest]=$installed_start
+row "inspect: installed (static) b1cache, median of $RUNS" "" installed_inspect "≤ 0.75× jq" "$installed_verdict"
+row "start-up: installed (static) b1cache --version" "" installed_start "" ""
 
 header="measure"
 separator="---"

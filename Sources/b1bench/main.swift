@@ -186,7 +186,7 @@ let usage =
     + benchmarks.map { "  \($0.name) \($0.synopsis)\n      \($0.summary)" }).joined(separator: "\n")
 
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("b1bench: error: \(message)\n".utf8))
+    try? FileHandle.standardError.write(contentsOf: Data("b1bench: error: \(message)\n".utf8))
 }
 
 let words = Array(CommandLine.arguments.dropFirst())
@@ -196,7 +196,7 @@ case "--help", "-h", "help":
 case let name?:
     guard let benchmark = benchmarks.first(where: { $0.name == name }) else {
         printError("unknown command '\(name)'")
-        FileHandle.standardError.write(Data((usage + "\n").utf8))
+        try? FileHandle.standardError.write(contentsOf: Data((usage + "\n").utf8))
         exit(2)
     }
     do {
@@ -204,13 +204,14 @@ case let name?:
         print(result.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
     } catch BenchError.usage(let message) {
         printError(message)
-        FileHandle.standardError.write(Data("usage: b1bench \(benchmark.name) \(benchmark.synopsis)\n".utf8))
+        try? FileHandle.standardError.write(
+            contentsOf: Data("usage: b1bench \(benchmark.name) \(benchmark.synopsis)\n".utf8))
         exit(2)
     } catch {
         printError("\(error)")
         exit(1)
     }
 case nil:
-    FileHandle.standardError.write(Data((usage + "\n").utf8))
+    try? FileHandle.standardError.write(contentsOf: Data((usage + "\n").utf8))
     exit(2)
 }

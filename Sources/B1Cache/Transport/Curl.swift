@@ -94,3 +94,37 @@ struct Curl: Sendable {
         static let invalidCertificateStatus: Int32 = 91, proxy: Int32 = 97
     }
 }
+
+extension Curl {
+    /// One line of an answer's head, as libcurl's header callback hands it over (both the request and the stream
+    /// callbacks read them alike).
+    enum HeaderLine {
+        /// `HTTP/1.1 200 OK`: a status line starts a head afresh (a `100 Continue` or a proxy's answer to CONNECT
+        /// comes before the real one); 0 when the status cannot be read.
+        case status(Int)
+        /// `Name: value`, the name lowercased, both trimmed.
+        case field(name: String, value: String)
+        /// The blank line that ends a head.
+        case end
+        /// Anything else (a folded line, which HTTP/1.1 no longer allows).
+        case other
+
+        init(_ bytes: UnsafeMutablePointer<CChar>, length: Int) {
+            let line = bytes.withMemoryRebound(to: UInt8.self, capacity: length) {
+                String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+            }.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.hasPrefix("HTTP/") {
+                let words = line.split(separator: " ")
+                self = .status(words.count > 1 ? Int(words[1]) ?? 0 : 0)
+            } else if line.isEmpty {
+                self = .end
+            } else if let colon = line.firstIndex(of: ":") {
+                self = .field(
+                    name: line[..<colon].trimmingCharacters(in: .whitespaces).lowercased(),
+                    value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+            } else {
+                self = .other
+            }
+        }
+    }
+}

@@ -135,19 +135,17 @@ final class CurlStream: @unchecked Sendable {
     private static let onHeader: Curl.DataCallback = { bytes, size, count, context in
         guard let stream = stream(context), let bytes else { return 0 }
         let length = size * count
-        let line = bytes.withMemoryRebound(to: UInt8.self, capacity: length) {
-            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-        }.trimmingCharacters(in: .whitespacesAndNewlines)
-        if line.hasPrefix("HTTP/") {
+        switch Curl.HeaderLine(bytes, length: length) {
+        case .status(let status):
             stream.responseHeaders = [:]
-            let words = line.split(separator: " ")
-            stream.status = words.count > 1 ? Int(words[1]) ?? 0 : 0
-        } else if line.isEmpty {
+            stream.status = status
+        case .end:
             // A proxy's answer to CONNECT has no Content-Type; the real answer's head then comes with its first byte.
             if stream.status >= 200 && stream.responseHeaders["content-type"] != nil { stream.sendHead() }
-        } else if let colon = line.firstIndex(of: ":") {
-            let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-            stream.responseHeaders[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        case .field(let name, let value):
+            stream.responseHeaders[name] = value
+        case .other:
+            break
         }
         return length
     }

@@ -211,19 +211,17 @@ final class CurlExchange: @unchecked Sendable {
     private static let onHeader: Curl.DataCallback = { bytes, size, count, context in
         guard let exchange = exchange(context), let bytes else { return 0 }
         let length = size * count
-        let line = bytes.withMemoryRebound(to: UInt8.self, capacity: length) {
-            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-        }.trimmingCharacters(in: .whitespacesAndNewlines)
-        if line.hasPrefix("HTTP/") {
+        switch Curl.HeaderLine(bytes, length: length) {
+        case .status:
             exchange.responseHeaders = [:]
-        } else if let colon = line.firstIndex(of: ":") {
-            let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        case .field(let name, let value):
             exchange.responseHeaders[name] = value
             if name == "content-length", let declared = Int(value), declared > exchange.limit {
                 exchange.tooLarge = true
                 return 0
             }
+        case .end, .other:
+            break
         }
         return length
     }
