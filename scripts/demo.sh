@@ -3,7 +3,8 @@
 #
 # Offline, it reads the cache and queues two more writes; then it starts the reference server
 # (Tests/ReferenceServer/server.py) on a free port, flushes the queue to it with progress, shows the cache
-# before and after, and stops the server. The temporary folder (cache copy and server database) and the
+# before and after, runs `b1cache watch` through a server outage and a change made on the server, and stops the
+# server. The temporary folder (cache copy and server database) and the
 # server go away on every exit path, Ctrl-C included.
 set -euo pipefail
 bin=${1:?usage: demo.sh PATH/TO/b1cache}
@@ -106,6 +107,49 @@ step "$bin" inspect
 say
 say "The failed write from before stays in failed/ until 'b1cache retry' or 'b1cache drop'."
 
-heading "6. Stop the server"
+heading "6. Nothing typed: the watcher"
+say "b1cache watch keeps the cache in step by itself: it flushes when the server answers again or a write is"
+say "queued, and pulls what the server's change feed (GET /v1/events) says changed."
+admin() {
+    python3 - "$url" "$1" "$2" <<'PY'
+import json, sys, urllib.request
+request = urllib.request.Request(sys.argv[1] + sys.argv[2], data=sys.argv[3].encode(), method="POST")
+urllib.request.urlopen(request, timeout=10).read()
+PY
+}
+admin /admin/faults '{}'
+printf '%s\n' "$B1_TOKEN" >"$work/token" && chmod 600 "$work/token"
+printf '\n%s$ b1cache watch --token-file %s &%s\n' "$bold" "$work/token" "$plain"
+"$bin" watch --token-file "$work/token" 2>"$work/watch.log" &
+watch_pid=$!
+# wait_for SECONDS CONDITION: polls the condition (a shell command) until it holds, at most SECONDS.
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    until eval "$2"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.2
+    done
+}
+wait_for 20 '"$bin" status --json 2>/dev/null | jq -e ".watcher.running" >/dev/null' || true
+say
+say "The server goes away for 4 s (POST /admin/offline), and a write is queued meanwhile:"
+admin /admin/offline '{"seconds": 4, "mode": "reset"}'
+step "$bin" enqueue missed-billing.action --payload '{"itemId":"mb_6300ys2s9e","action":"mark-reviewed"}'
+wait_for 60 '[[ -z $(ls "$work/cache/queue" | grep .json) ]]' && say "… the server is back: the watcher flushed it by itself." \
+    || say "(the watcher has not flushed yet: see $work/watch.log)"
+shell "b1cache show missed-billing --id mb_6300ys2s9e | jq -c '{id, status}'"
+say
+say "A change made on BillingOne web (POST /admin/mutate) reaches the cache file with no command typed:"
+admin /admin/mutate '{"collection": "clients", "upsert": [{"id": "cl_demo_web", "name": "Added on the web Ltd"}]}'
+wait_for 30 'grep -q cl_demo_web "$work/cache/collections/clients.json"' \
+    && shell "jq -c '.items[] | select(.id == \"cl_demo_web\")' \"\$B1CACHE_DIR/collections/clients.json\"" \
+    || say "(not there yet: see $work/watch.log)"
+say
+say "What the watcher printed (stderr):"
+kill -TERM "$watch_pid" 2>/dev/null || true
+wait "$watch_pid" 2>/dev/null || true
+sed 's/^/  /' "$work/watch.log"
+
+heading "7. Stop the server"
 stop_server
 say "Stopped. The temporary folder $work goes away when this script ends."
