@@ -128,3 +128,53 @@ extension Curl {
         }
     }
 }
+
+extension Curl {
+    /// The options every b1cache transfer sets alike (a request and a stream): no signals, HTTP and HTTPS only, a
+    /// bounded connect, the error buffer, the headers, the three callbacks with their context, the user agent.
+    func setCommonOptions(
+        _ handle: Handle?, connectTimeout: TimeInterval, errorText: UnsafeMutablePointer<CChar>,
+        headers: OpaquePointer?, context: UnsafeMutableRawPointer, onBody: DataCallback,
+        onHeader: DataCallback, onProgress: ProgressCallback
+    ) {
+        typealias O = Option
+        _ = setLong(handle, O.noSignal, 1)
+        _ = setLong(handle, O.protocols, O.httpAndHTTPS)
+        _ = setLong(handle, O.connectTimeoutMilliseconds, max(Int((connectTimeout * 1000).rounded(.up)), 1))
+        _ = setPointer(handle, O.errorBuffer, errorText)
+        _ = setPointer(handle, O.httpHeader, UnsafeRawPointer(headers))
+        _ = setPointer(handle, O.writeFunction, unsafeBitCast(onBody, to: UnsafeRawPointer.self))
+        _ = setPointer(handle, O.writeData, context)
+        _ = setPointer(handle, O.headerFunction, unsafeBitCast(onHeader, to: UnsafeRawPointer.self))
+        _ = setPointer(handle, O.headerData, context)
+        _ = setLong(handle, O.noProgress, 0)
+        _ = setPointer(handle, O.progressFunction, unsafeBitCast(onProgress, to: UnsafeRawPointer.self))
+        _ = setPointer(handle, O.progressData, context)
+        "b1cache".withCString { _ = setPointer(handle, O.userAgent, $0) }
+    }
+
+    /// A failed transfer as the protocol's errors (a request's and a stream's alike). Nothing reached the server
+    /// only when no connection was made (`connected` false).
+    static func transportError(_ code: Int32, detail: String, connected: Bool, timeout: TimeInterval) -> TransportError
+    {
+        typealias C = Code
+        let detail = detail.isEmpty ? "libcurl error \(code)" : detail
+        let seconds = timeout == timeout.rounded() ? "\(Int(timeout)) s" : String(format: "%.1f s", timeout)
+        switch code {
+        case C.cannotResolveHost, C.cannotResolveProxy: return .unreachable(reason: "unknown host: \(detail)")
+        case C.cannotConnect, C.proxy: return .unreachable(reason: detail)
+        case C.timedOut where !connected: return .unreachable(reason: "no connection within \(seconds), the --timeout")
+        case C.timedOut: return .noAnswer(reason: "nothing arrived for \(seconds), the --timeout")
+        case C.partialFile: return .noAnswer(reason: "the connection closed before the whole answer arrived")
+        case C.gotNothing: return .noAnswer(reason: "the server closed the connection without answering")
+        case C.sendError, C.receiveError: return .noAnswer(reason: "the connection was lost (\(detail))")
+        case C.weirdServerReply: return .noAnswer(reason: "the answer was not valid HTTP (\(detail))")
+        case C.peerFailedVerification, C.sslIssuerError, C.pinnedKeyMismatch, C.invalidCertificateStatus:
+            return .certificateNotTrusted(reason: detail)
+        case C.sslConnectError, C.sslCertificateProblem, C.sslCipher, C.badCAFile:
+            return .secureConnectionFailed(reason: detail)
+        case C.unsupportedProtocol, C.malformedURL: return .invalidURL(reason: detail)
+        default: return .noAnswer(reason: detail)
+        }
+    }
+}

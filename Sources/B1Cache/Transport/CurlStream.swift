@@ -60,20 +60,10 @@ final class CurlStream: @unchecked Sendable {
         var list: OpaquePointer?
         for (name, value) in headers { list = curl.listAppend(list, "\(name): \(value)") }
         defer { curl.listFree(list) }
-        _ = curl.setLong(handle, O.noSignal, 1)
-        _ = curl.setLong(handle, O.protocols, O.httpAndHTTPS)
-        _ = curl.setLong(handle, O.connectTimeoutMilliseconds, max(Int((timeout * 1000).rounded(.up)), 1))
+        curl.setCommonOptions(
+            handle, connectTimeout: timeout, errorText: errorText, headers: list, context: context,
+            onBody: Self.onBody, onHeader: Self.onHeader, onProgress: Self.onProgress)
         _ = curl.setLong(handle, O.httpGet, 1)
-        _ = curl.setPointer(handle, O.errorBuffer, errorText)
-        _ = curl.setPointer(handle, O.httpHeader, UnsafeRawPointer(list))
-        _ = curl.setPointer(handle, O.writeFunction, unsafeBitCast(Self.onBody, to: UnsafeRawPointer.self))
-        _ = curl.setPointer(handle, O.writeData, context)
-        _ = curl.setPointer(handle, O.headerFunction, unsafeBitCast(Self.onHeader, to: UnsafeRawPointer.self))
-        _ = curl.setPointer(handle, O.headerData, context)
-        _ = curl.setLong(handle, O.noProgress, 0)
-        _ = curl.setPointer(handle, O.progressFunction, unsafeBitCast(Self.onProgress, to: UnsafeRawPointer.self))
-        _ = curl.setPointer(handle, O.progressData, context)
-        "b1cache".withCString { _ = curl.setPointer(handle, O.userAgent, $0) }
         let code: Int32 = url.withCString { url in
             _ = curl.setPointer(handle, O.url, url)
             return (caFile ?? "").withCString { caFile in
@@ -89,7 +79,10 @@ final class CurlStream: @unchecked Sendable {
         } else {
             var sent = 0
             _ = curl.getInfo(handle, O.requestSize, &sent)
-            continuation.finish(throwing: Self.error(code, detail: String(cString: errorText), connected: sent > 0))
+            continuation.finish(
+                throwing: Curl.transportError(
+                    code, detail: String(cString: errorText),
+                    connected: sent > 0, timeout: timeout))
         }
     }
 
@@ -97,23 +90,6 @@ final class CurlStream: @unchecked Sendable {
         guard !headSent else { return }
         headSent = true
         continuation.yield(.head(status: status, headers: responseHeaders))
-    }
-
-    private static func error(_ code: Int32, detail: String, connected: Bool) -> TransportError {
-        typealias C = Curl.Code
-        let detail = detail.isEmpty ? "libcurl error \(code)" : detail
-        switch code {
-        case C.cannotResolveHost, C.cannotResolveProxy: return .unreachable(reason: "unknown host: \(detail)")
-        case C.cannotConnect, C.proxy: return .unreachable(reason: detail)
-        case C.timedOut where !connected: return .unreachable(reason: "no connection within the --timeout")
-        case C.peerFailedVerification, C.sslIssuerError, C.pinnedKeyMismatch, C.invalidCertificateStatus:
-            return .certificateNotTrusted(reason: detail)
-        case C.sslConnectError, C.sslCertificateProblem, C.sslCipher, C.badCAFile:
-            return .secureConnectionFailed(reason: detail)
-        case C.unsupportedProtocol, C.malformedURL: return .invalidURL(reason: detail)
-        case C.gotNothing: return .noAnswer(reason: "the server closed the connection without answering")
-        default: return .noAnswer(reason: "the connection was lost (\(detail))")
-        }
     }
 
     private static func stream(_ context: UnsafeMutableRawPointer?) -> CurlStream? {

@@ -109,24 +109,13 @@ final class CurlExchange: @unchecked Sendable {
             list = curl.listAppend(list, value.isEmpty ? "\(name):" : "\(name): \(value)")
         }
         defer { curl.listFree(list) }
-        let milliseconds = Int((timeout * 1000).rounded(.up))
-        _ = curl.setLong(handle, O.noSignal, 1)
-        _ = curl.setLong(handle, O.protocols, O.httpAndHTTPS)
-        _ = curl.setLong(handle, O.connectTimeoutMilliseconds, max(milliseconds, 1))
+        curl.setCommonOptions(
+            handle, connectTimeout: timeout, errorText: errorText, headers: list, context: context,
+            onBody: Self.onBody, onHeader: Self.onHeader, onProgress: Self.onProgress)
         // Silence: fewer than 1 byte a second for `timeout` seconds (whole seconds, at least 1).
         _ = curl.setLong(handle, O.lowSpeedLimit, 1)
         _ = curl.setLong(handle, O.lowSpeedTime, max(Int(timeout.rounded(.up)), 1))
         _ = curl.setLong(handle, O.timeoutMilliseconds, Int(max(timeout * 4, 120) * 1000))
-        _ = curl.setPointer(handle, O.errorBuffer, errorText)
-        _ = curl.setPointer(handle, O.httpHeader, UnsafeRawPointer(list))
-        _ = curl.setPointer(handle, O.writeFunction, unsafeBitCast(Self.onBody, to: UnsafeRawPointer.self))
-        _ = curl.setPointer(handle, O.writeData, context)
-        _ = curl.setPointer(handle, O.headerFunction, unsafeBitCast(Self.onHeader, to: UnsafeRawPointer.self))
-        _ = curl.setPointer(handle, O.headerData, context)
-        _ = curl.setLong(handle, O.noProgress, 0)
-        _ = curl.setPointer(handle, O.progressFunction, unsafeBitCast(Self.onProgress, to: UnsafeRawPointer.self))
-        _ = curl.setPointer(handle, O.progressData, context)
-        "b1cache".withCString { _ = curl.setPointer(handle, O.userAgent, $0) }
         let code: Int32 = url.withCString { url in
             _ = curl.setPointer(handle, O.url, url)  // curl copies string options
             return (caFile ?? "").withCString { caFile in
@@ -157,36 +146,13 @@ final class CurlExchange: @unchecked Sendable {
         return .failure(error(code, detail: String(cString: errorText), connected: sent > 0))
     }
 
-    /// A failed transfer as the protocol's errors. Nothing reached the server only when no connection was made.
+    /// A failed transfer as the protocol's errors: a cancel, an answer over the limit, else `Curl.transportError`.
     private func error(_ code: Int32, detail: String, connected: Bool) -> any Error {
-        typealias C = Curl.Code
-        let detail = detail.isEmpty ? "libcurl error \(code)" : detail
         switch code {
-        case C.abortedByCallback: return CancellationError()
-        case C.writeError where tooLarge: return TransportError.answerTooLarge(limit: limit)
-        case C.cannotResolveHost, C.cannotResolveProxy:
-            return TransportError.unreachable(reason: "unknown host: \(detail)")
-        case C.cannotConnect, C.proxy: return TransportError.unreachable(reason: detail)
-        case C.timedOut where !connected:
-            return TransportError.unreachable(reason: "no connection within \(Self.seconds(timeout)), the --timeout")
-        case C.timedOut:
-            return TransportError.noAnswer(reason: "nothing arrived for \(Self.seconds(timeout)), the --timeout")
-        case C.partialFile:
-            return TransportError.noAnswer(reason: "the connection closed before the whole answer arrived")
-        case C.gotNothing: return TransportError.noAnswer(reason: "the server closed the connection without answering")
-        case C.sendError, C.receiveError: return TransportError.noAnswer(reason: "the connection was lost (\(detail))")
-        case C.weirdServerReply: return TransportError.noAnswer(reason: "the answer was not valid HTTP (\(detail))")
-        case C.peerFailedVerification, C.sslIssuerError, C.pinnedKeyMismatch, C.invalidCertificateStatus:
-            return TransportError.certificateNotTrusted(reason: detail)
-        case C.sslConnectError, C.sslCertificateProblem, C.sslCipher, C.badCAFile:
-            return TransportError.secureConnectionFailed(reason: detail)
-        case C.unsupportedProtocol, C.malformedURL: return TransportError.invalidURL(reason: detail)
-        default: return TransportError.noAnswer(reason: detail)
+        case Curl.Code.abortedByCallback: return CancellationError()
+        case Curl.Code.writeError where tooLarge: return TransportError.answerTooLarge(limit: limit)
+        default: return Curl.transportError(code, detail: detail, connected: connected, timeout: timeout)
         }
-    }
-
-    private static func seconds(_ value: TimeInterval) -> String {
-        value == value.rounded() ? "\(Int(value)) s" : String(format: "%.1f s", value)
     }
 
     private static func exchange(_ context: UnsafeMutableRawPointer?) -> CurlExchange? {
