@@ -22,11 +22,16 @@ enum Backoff {
     }
 }
 
-/// The envelopes one flush has read, kept between its batches: the flush holds the lock, so no one else writes
-/// them, and each batch then costs one rewrite per collection instead of a read, a parse and a rewrite.
+/// The envelopes one flush has read, with the server's answers merged into them as the batches come back: the
+/// flush holds the lock, so no one else writes them. A batch's answers cost O(batch) here; the envelopes are
+/// written only at a checkpoint (`save`), so a flush of N writes rewrites each envelope about N / (items ÷
+/// `Flusher.checkpointRatio`) times instead of once per batch.
 final class LoadedEnvelopes {
     private let store: CacheStore
     private var loaded: [CollectionName: Envelope?] = [:]
+    /// Envelopes changed since the last save, with the merge holding their items.
+    private var drafts: [CollectionName: ItemMerge] = [:]
+    private var pullWhole: Set<CollectionName> = []
 
     init(store: CacheStore) { self.store = store }
 
@@ -37,42 +42,78 @@ final class LoadedEnvelopes {
         return envelope
     }
 
-    /// Remembers envelopes as written (with their new revision).
-    func keep(_ written: [Envelope]) {
-        for envelope in written { loaded[envelope.collection] = envelope }
+    /// Merges a batch's answers into a collection (nothing for one never synced: sync fetches it whole); with
+    /// `pullWhole` its cursor goes at the next save, so the next sync pulls it whole.
+    func merge(_ items: [JSONValue], deleted: [String], into collection: CollectionName, pullWhole: Bool) throws {
+        guard let envelope = try envelope(for: collection) else { return }
+        var merge = drafts.removeValue(forKey: collection) ?? ItemMerge(items: envelope.items)
+        merge.apply(items: items, deleted: deleted)
+        drafts[collection] = merge
+        if pullWhole { self.pullWhole.insert(collection) }
+    }
+
+    /// How many items the next `save` writes (the cost of a checkpoint).
+    var unsavedItems: Int { drafts.keys.reduce(0) { $0 + ((loaded[$1] ?? nil)?.items.count ?? 0) } }
+
+    /// Writes every changed envelope (one manifest write for all), durably.
+    func save() throws {
+        var envelopes: [Envelope] = []
+        for (collection, merge) in drafts.sorted(by: { $0.key < $1.key }) {
+            guard var envelope = try envelope(for: collection) else { continue }
+            envelope.items = merge.result
+            // Without a cursor the next sync pulls the collection whole, bringing the rejected items' real state.
+            if pullWhole.contains(collection) { envelope.cursor = nil }
+            envelopes.append(envelope)
+        }
+        if !envelopes.isEmpty {
+            for written in try store.replaceEnvelopes(envelopes) { loaded[written.collection] = written }
+        }
+        drafts = [:]
+        pullWhole = []
     }
 }
 
-extension Flusher {
-    /// Envelopes first (one rewrite per collection per batch), then the write files go; failures move to
-    /// `failed/`; the write that must wait is rewritten with its attempts; then the history.
-    func commit(_ resolution: BatchResolution, envelopes loaded: LoadedEnvelopes, report: inout FlushReport, now: Date)
-        throws
-    {
-        let store = CacheStore(paths: paths)
+extension BatchResolution {
+    /// The answers of a batch merged into the envelopes in memory: the successes' entities, then what rejections
+    /// said of their items, per collection, in the order of the batch.
+    func merge(into envelopes: LoadedEnvelopes) throws {
         var changes: [CollectionName: (items: [JSONValue], deleted: [String])] = [:]
-        for success in resolution.successes {
+        for success in successes {
             guard let name = success.collection.flatMap(CollectionName.init(rawValue:)) else { continue }
             changes[name, default: ([], [])].items += success.entities
         }
-        for current in resolution.refreshed {
+        for current in refreshed {
             guard let name = CollectionName(rawValue: current.collection) else { continue }
             changes[name, default: ([], [])].items += current.entities
             changes[name, default: ([], [])].deleted += current.deleted
         }
-        for name in resolution.pullWhole { changes[name] = changes[name] ?? ([], []) }
-        var envelopes: [Envelope] = []
+        for name in pullWhole { changes[name] = changes[name] ?? ([], []) }
         for (collection, change) in changes.sorted(by: { $0.key < $1.key }) {
-            // A collection never synced is left for sync to fetch whole.
-            guard var envelope = try loaded.envelope(for: collection) else { continue }
-            var merge = ItemMerge(items: envelope.items)
-            merge.apply(items: change.items, deleted: change.deleted)
-            envelope.items = merge.result
-            // Without a cursor the next sync pulls the collection whole, bringing the rejected items' real state.
-            if resolution.pullWhole.contains(collection) { envelope.cursor = nil }
-            envelopes.append(envelope)
+            try envelopes.merge(
+                change.items, deleted: change.deleted, into: collection, pullWhole: pullWhole.contains(collection))
         }
-        if !envelopes.isEmpty { loaded.keep(try store.replaceEnvelopes(envelopes)) }
+    }
+
+    /// Adds a later batch's outcomes (their answers already merged), to be committed together.
+    mutating func append(_ later: BatchResolution) {
+        successes += later.successes
+        failures += later.failures
+        retryLater = later.retryLater ?? retryLater
+    }
+
+    /// True when something other than applied writes waits: a rejection or a write to rewrite, committed at once.
+    var needsCommitNow: Bool { !failures.isEmpty || retryLater != nil || !refreshed.isEmpty || !pullWhole.isEmpty }
+}
+
+extension Flusher {
+    /// A checkpoint, in the crash-safe order: the envelopes holding every answer merged so far first, then the
+    /// write files of the successes go; failures move to `failed/`; the write that must wait is rewritten with its
+    /// attempts; then the history. A crash before the envelopes are durable leaves every one of those writes
+    /// queued, and sending it again is answered as a duplicate with the item's current state.
+    func commit(_ resolution: BatchResolution, envelopes loaded: LoadedEnvelopes, report: inout FlushReport, now: Date)
+        throws
+    {
+        try loaded.save()
         var history: [JSONValue] = []
         do {
             for success in resolution.successes {
