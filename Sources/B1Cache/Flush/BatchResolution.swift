@@ -115,31 +115,37 @@ extension Flusher {
     {
         try loaded.save()
         var history: [JSONValue] = []
-        do {
-            for success in resolution.successes {
-                try System.removeFile(success.entry.url.path)
-                history.append(
-                    History.entry(success.write, result: success.duplicate ? "duplicate" : "applied", at: now))
-                if success.duplicate { report.duplicates.append(success.write.id) }
-                report.applied.append(success.write.id)
+        guard !resolution.successes.isEmpty || !resolution.failures.isEmpty || resolution.retryLater != nil else { return }
+        // Holding the queue's folder lock, with the queue index removed first: an enqueue meanwhile cannot write
+        // an index that misses these changes (flush writes it again at its end).
+        try QueueIndex.locked(paths) {
+            try QueueIndex.invalidate(paths)
+            do {
+                for success in resolution.successes {
+                    try System.removeFile(success.entry.url.path)
+                    history.append(
+                        History.entry(success.write, result: success.duplicate ? "duplicate" : "applied", at: now))
+                    if success.duplicate { report.duplicates.append(success.write.id) }
+                    report.applied.append(success.write.id)
+                }
+                if !resolution.successes.isEmpty { try System.fsyncDirectory(paths.queue.path) }
+                for failure in resolution.failures {
+                    // Copy into failed/ durably before the queue file goes: a crash in between leaves it in both, and
+                    // the next flush gets the same final answer from the server.
+                    try CacheRoot.prepare(paths)
+                    try DurableFile.write(failure.write.encoded(), to: paths.failed(failure.entry.fileName))
+                    try DurableFile.remove(failure.entry.url)
+                    history.append(History.entry(failure.write, result: "failed", error: failure.write.lastError, at: now))
+                    report.movedToFailed.append(failure.write.id)
+                    report.failureReasons[failure.write.id] = failure.write.lastError
+                }
+                if let retry = resolution.retryLater {
+                    try DurableFile.write(retry.write.encoded(), to: retry.entry.url, staging: paths.queueStaging)
+                    history.append(History.entry(retry.write, result: "retry-later", error: retry.write.lastError, at: now))
+                }
+            } catch {
+                throw StoreError.from(error, writing: paths.queue)
             }
-            if !resolution.successes.isEmpty { try System.fsyncDirectory(paths.queue.path) }
-            for failure in resolution.failures {
-                // Copy into failed/ durably before the queue file goes: a crash in between leaves it in both, and
-                // the next flush gets the same final answer from the server.
-                try CacheRoot.prepare(paths)
-                try DurableFile.write(failure.write.encoded(), to: paths.failed(failure.entry.fileName))
-                try DurableFile.remove(failure.entry.url)
-                history.append(History.entry(failure.write, result: "failed", error: failure.write.lastError, at: now))
-                report.movedToFailed.append(failure.write.id)
-                report.failureReasons[failure.write.id] = failure.write.lastError
-            }
-            if let retry = resolution.retryLater {
-                try DurableFile.write(retry.write.encoded(), to: retry.entry.url, staging: paths.queueStaging)
-                history.append(History.entry(retry.write, result: "retry-later", error: retry.write.lastError, at: now))
-            }
-        } catch {
-            throw StoreError.from(error, writing: paths.queue)
         }
         try History(paths: paths).append(history)
     }

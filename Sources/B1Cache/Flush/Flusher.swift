@@ -152,7 +152,9 @@ public struct Flusher: Sendable {
             if !uncommitted.successes.isEmpty { try? commit(uncommitted, envelopes: loaded, report: &report, now: now) }
             throw error
         }
-        report.remaining = try queue.pendingEntries().count
+        // The queue index again, from what this flush read and the files queued meanwhile.
+        let known = Dictionary(listed.compactMap { item in item.write.map { (item.entry.fileName, $0) } }) { a, _ in a }
+        report.remaining = try QueueIndex.changing(paths, known: known) {}.pending.count
         return report
     }
 

@@ -1,8 +1,9 @@
 import Foundation
 
 /// The pending writes as one `Enqueuer` sees them, kept between enqueues so each costs O(1) in the queue's length
-/// instead of re-listing and re-reading every write file: `queue/` is listed again only when its modification
-/// time moved since this view last looked (another process queued, flushed or dropped a write).
+/// instead of re-reading every write file: `queue/` is listed again only when its modification time moved since
+/// this view last looked (another process queued, flushed or dropped a write), and then only files that neither
+/// the view nor the queue index (`QueueIndex`) knows are read.
 ///
 /// What it answers: the newest file name (new names sort after it), the ids present, and which pending write a
 /// new one supersedes (SPEC §5), through an index of the last write touching each item. The keys are each kind's
@@ -16,16 +17,15 @@ import Foundation
 final class QueueView {
     private let paths: CachePaths
     private let queue: WriteQueue
-    /// Pending file names in flush order.
-    private var names: [String] = []
-    /// Readable writes by file name (unreadable files are left for `verify`).
-    private var writes: [String: PendingWrite] = [:]
-    private var nameById: [String: String] = [:]
-    /// For each item key, the last pending write touching it, and whether that write can be superseded.
-    private var lastToucher: [String: (id: String, supersedable: Bool)] = [:]
-    /// Missed-billing item id → the first pending apply naming it.
-    private var applies: [String: String] = [:]
-    private var seenModified: Date?
+    /// Pending file names in flush order (the listing, less what this view removed, plus what it added).
+    private(set) var names: [String] = []
+    /// The queue index as last read: what it says of a listed file is taken without opening the file.
+    private var index: QueueIndexBody?
+    /// For each of `names`, its line in `index`, if it has one.
+    private var lines: [QueueIndexBody.Line?] = []
+    /// What coalescing needs of the files the index does not describe (read here) and of the writes added.
+    private var known: [String: QueueIndex.Facts] = [:]
+    private var seenModified: Int64?
 
     init(paths: CachePaths) {
         self.paths = paths
@@ -33,71 +33,125 @@ final class QueueView {
     }
 
     var newestName: WriteFileName? { names.last.flatMap(WriteFileName.init(fileName:)) }
-    var ids: Set<String> { Set(nameById.keys) }
-    /// Missed-billing items a pending apply applies, with that write's id (the overlay's `applied` status).
-    var appliedItems: [String: String?] { applies.mapValues { $0 } }
+    /// The ids of the pending writes, from their file names.
+    var ids: Set<String> { Set(names.compactMap(QueueIndex.writeId(inName:))) }
 
-    /// Brings the view up to date with `queue/` when the folder changed since it last looked.
-    func refresh() throws {
-        let modified = try CacheRoot.statusOf(paths.queue)?.modified
+    /// Brings the view up to date with `queue/` when the folder changed since it last looked: lists the names,
+    /// and reads only the files that neither `known` (writes the caller read: only their size is looked up) nor
+    /// the queue index (`QueueIndex`) describes.
+    func refresh(known callerRead: [String: PendingWrite] = [:]) throws {
+        let modified = try CacheRoot.statusOf(paths.queue)?.modifiedNanoseconds
         if modified != nil && modified == seenModified { return }
-        let entries = try queue.pendingEntries()
-        var fresh: [String: PendingWrite] = [:]
-        for entry in entries {
-            if let known = writes[entry.fileName] {
-                fresh[entry.fileName] = known  // kind, id and payload of a write file never change
-            } else if let write = try? queue.read(entry) {
-                fresh[entry.fileName] = write
+        let listed = try queue.pendingNames()
+        if index == nil { index = QueueIndexBody.load(paths) }
+        let covered = index?.cover(listed) ?? Array(repeating: nil, count: listed.count)
+        var fresh: [String: QueueIndex.Facts] = [:]
+        for (name, line) in zip(listed, covered) {
+            if let write = callerRead[name], let size = try? CacheRoot.statusOf(paths.queued(name))?.size {
+                fresh[name] = QueueIndex.Facts(write, bytes: size)
+            } else if let fact = known[name] {
+                fresh[name] = fact  // kind, id and payload of a write file never change
+            } else if line == nil, let read = try? queue.readWithSize(name) {
+                fresh[name] = QueueIndex.Facts(read.write, bytes: read.bytes)
             }
         }
-        names = entries.map(\.fileName)
-        writes = fresh
-        nameById = [:]
-        lastToucher = [:]
-        applies = [:]
-        for name in names { if let write = writes[name] { index(write, name: name) } }
+        names = listed
+        lines = covered
+        known = fresh
         seenModified = modified
     }
 
-    /// The pending write `write` fully supersedes, if any: the last one with the same key, when no write of
-    /// another kind touched that item after it.
+    /// Reads the queue index once, before a change removes it (`QueueIndex.changing`).
+    func readIndexOnce() { if index == nil { index = QueueIndexBody.load(paths) } }
+
+    /// The pending write `write` fully supersedes, if any: the last one touching its key, when that write has the
+    /// same key (an apply in between, which touches the item under no key of its own, keeps both).
     func superseded(by write: PendingWrite) -> String? {
-        guard let key = write.typedPayload.supersedeKey, let last = lastToucher[key], last.supersedable else {
-            return nil
-        }
-        return last.id
+        guard let key = write.typedPayload.supersedeKey,
+            let last = mentioning(key).filter({ $0.facts.touchedKeys.contains(key) }).max(by: { $0.at < $1.at }),
+            last.facts.supersedeKey == key
+        else { return nil }
+        return last.facts.id
     }
 
-    /// Adds a write this process is queuing.
-    func add(_ write: PendingWrite, name: WriteFileName) {
+    /// For each of `items` that a pending apply applies, the first such write's id (the overlay's `applied`).
+    func appliedBy(_ items: Set<String>) -> [String: String?] {
+        var result: [String: String?] = [:]
+        for item in items {
+            let first = mentioning(item).filter { $0.facts.appliedItems.contains(item) }.min { $0.at < $1.at }
+            if let first { result[item] = .some(first.facts.id) }
+        }
+        return result
+    }
+
+    /// Adds a write this process is queuing, with the size of its file.
+    func add(_ write: PendingWrite, name: WriteFileName, bytes: Int64) {
         names.append(name.fileName)
-        writes[name.fileName] = write
-        index(write, name: name.fileName)
+        lines.append(nil)
+        known[name.fileName] = QueueIndex.Facts(write, bytes: bytes)
     }
 
     /// Forgets a write (superseded); returns its file (nil for one of this batch not written yet).
     func remove(id: String) -> String? {
-        guard let name = nameById.removeValue(forKey: id) else { return nil }
-        writes[name] = nil
-        names.removeAll { $0 == name }
-        for (key, toucher) in lastToucher where toucher.id == id { lastToucher[key] = nil }
-        for (item, writeId) in applies where writeId == id { applies[item] = nil }
+        guard let position = names.lastIndex(where: { QueueIndex.writeId(inName: $0) == id }) else { return nil }
+        let name = names.remove(at: position)
+        lines.remove(at: position)
+        known[name] = nil
         return name
     }
 
     /// Records the folder's time after this process changed it, so the next `refresh` needs no listing.
-    func markSeen() { seenModified = try? CacheRoot.statusOf(paths.queue)?.modified }
+    func markSeen() { seenModified = try? CacheRoot.statusOf(paths.queue)?.modifiedNanoseconds }
 
     /// Makes the next `refresh` list the folder again (after a failed write, when the view may be wrong).
     func invalidate() { seenModified = nil }
 
-    private func index(_ write: PendingWrite, name: String) {
-        nameById[write.id] = name
-        let payload = write.typedPayload
-        let key = payload.supersedeKey
-        for touched in payload.touchedKeys {
-            lastToucher[touched] = (write.id, touched == key)
+    /// Writes the queue index from this view (holding `QueueIndex.locked`, right after the change it describes):
+    /// the lines of the old index for the files it described, copied as they are, and new lines for the rest.
+    func writeIndex() throws {
+        var line = lines.makeIterator()
+        try QueueIndex.write(paths, names: names) { name in
+            let indexed = line.next() ?? nil
+            if let fact = known[name] { return (fact.bytes, Array(QueueIndex.line(name: name, facts: fact).utf8)) }
+            guard let indexed, let index else { return nil }
+            return (indexed.size, Array(index.bytes(of: indexed)))
         }
-        for item in payload.appliedItems where applies[item] == nil { applies[item] = write.id }
+    }
+
+    /// The pending writes whose facts mention `text` (a key or an item id), with their place in flush order: the
+    /// index's lines found by one scan of its bytes, and the writes known here.
+    private func mentioning(_ text: String) -> [(at: Int, facts: QueueIndex.Facts)] {
+        var found: [(at: Int, facts: QueueIndex.Facts)] = []
+        for (name, fact) in known where fact.touchedKeys.contains(text) || fact.appliedItems.contains(text) {
+            if let at = position(of: name) { found.append((at, fact)) }
+        }
+        guard let index else { return found }
+        for line in index.lines(mentioning: text).values {
+            // Only a line that is the one matched to a pending name counts (not a stale line of a file gone).
+            guard let name = index.name(of: line), known[name] == nil, let at = position(of: name),
+                lines[at]?.range == line.range
+            else { continue }
+            if let fact = index.facts(of: line) ?? readFacts(name) { found.append((at, fact)) }
+        }
+        return found
+    }
+
+    /// A file whose index line cannot be parsed is read instead (and kept for the next index).
+    private func readFacts(_ name: String) -> QueueIndex.Facts? {
+        guard let read = try? queue.readWithSize(name) else { return nil }
+        let fact = QueueIndex.Facts(read.write, bytes: read.bytes)
+        known[name] = fact
+        return fact
+    }
+
+    /// The place of a pending file in flush order (names sort as flush order, so a binary search finds it).
+    private func position(of name: String) -> Int? {
+        var low = 0
+        var high = names.count
+        while low < high {
+            let middle = (low + high) / 2
+            if names[middle] < name { low = middle + 1 } else { high = middle }
+        }
+        return low < names.count && names[low] == name ? low : nil
     }
 }

@@ -1,0 +1,212 @@
+import Foundation
+
+/// `queue-index.jsonl`, beside `queue/`: a hint that lets `status`, `inspect` and `enqueue` skip reading the queue.
+/// Never a source of truth (FORMATS.md §5, "The queue index"): the write files are.
+///
+/// Line 1 is the header: how many files `queue/` holds, their bytes, the oldest and newest name, and the folder's
+/// modification time (`queueModified`, nanoseconds) when it described it. Each further line is one pending
+/// write in flush order: `[file name, bytes, supersede key, touched keys, applied items]`, what `QueueView` needs
+/// to coalesce without opening the file.
+///
+/// How it stays honest: every b1cache process that changes `queue/` does so holding a `flock` on the folder and
+/// removes the index first (so a crash mid-change leaves none); enqueue writes it again after its change, flush
+/// at its end. A reader trusts the header only while `queue/`'s modification time is still `queueModified`;
+/// anything else (missing, unreadable, another schema, another time) means "list the folder". Enqueue trusts a
+/// line only for a file name it finds in the listing (names are never reused, and a write file's id, kind and
+/// payload never change), and reads the files the index does not name.
+enum QueueIndex {
+    static let format = "b1cache.queue-index"
+    static let schemaVersion = 1
+    /// Far above what 100,000 pending writes take; a larger file is not one b1cache wrote.
+    static let maximumFileSize = 256 * 1024 * 1024
+
+    /// What the first line says of `queue/`.
+    struct Header: Equatable {
+        var queueModified: Int64
+        var count: Int
+        var bytes: Int64
+        var oldest: String?
+        var newest: String?
+    }
+
+    /// What coalescing needs of one pending write (`WritePayload`'s keys), and its size.
+    struct Facts: Equatable {
+        var id: String
+        var bytes: Int64
+        var supersedeKey: String?
+        var touchedKeys: [String]
+        var appliedItems: [String]
+
+        init(_ write: PendingWrite, bytes: Int64) {
+            let payload = write.typedPayload
+            id = write.id
+            self.bytes = bytes
+            supersedeKey = payload.supersedeKey
+            touchedKeys = payload.touchedKeys.sorted()
+            appliedItems = payload.appliedItems
+        }
+
+        init(id: String, bytes: Int64, supersedeKey: String?, touchedKeys: [String], appliedItems: [String]) {
+            self.id = id
+            self.bytes = bytes
+            self.supersedeKey = supersedeKey
+            self.touchedKeys = touchedKeys
+            self.appliedItems = appliedItems
+        }
+    }
+
+    // MARK: Reading
+
+    /// The header, when the index describes `queue/` as it is now (its modification time unchanged); else nil.
+    static func freshHeader(_ paths: CachePaths) -> Header? {
+        guard let queue = try? CacheRoot.statusOf(paths.queue), queue.isDirectory,
+            let data = try? System.readPrefix(paths.queueIndex.path, count: 16 * 1024),
+            let header = header(of: data), header.queueModified == queue.modifiedNanoseconds
+        else { return nil }
+        return header
+    }
+
+    /// The lines of the index by file name, whatever its header says (verify checks each against its file); nil
+    /// when there is no readable index of this schema, or a line is not one b1cache writes.
+    static func facts(_ paths: CachePaths) -> [String: Facts]? {
+        guard let data = try? System.readFile(paths.queueIndex.path, limit: maximumFileSize), header(of: data) != nil
+        else { return nil }
+        var facts: [String: Facts] = [:]
+        for line in data.split(separator: UInt8(ascii: "\n")).dropFirst() {
+            guard let parsed = parseLine(Data(line)) else { return nil }  // a torn or edited index is no hint
+            facts[parsed.name] = parsed.facts
+        }
+        return facts
+    }
+
+    /// One line: `[file name, bytes, supersede key, touched keys, applied items]`.
+    static func parseLine(_ line: Data) -> (name: String, facts: Facts)? {
+        guard let value = try? JSONParser.parse(line), let fields = value.arrayValue, fields.count == 5,
+            let name = fields[0].stringValue, let id = writeId(inName: name),
+            let bytes = fields[1].intValue,
+            let touched = fields[3].arrayValue?.compactMap(\.stringValue),
+            let applied = fields[4].arrayValue?.compactMap(\.stringValue)
+        else { return nil }
+        let key = fields[2].stringValue
+        // Touched keys are left out when they are only the write's own key (most writes).
+        let facts = Facts(
+            id: id, bytes: Int64(bytes), supersedeKey: key,
+            touchedKeys: touched.isEmpty ? key.map { [$0] } ?? [] : touched, appliedItems: applied)
+        return (name, facts)
+    }
+
+    /// One line's bytes (see `parseLine`).
+    static func line(name: String, facts fact: Facts) -> String {
+        JSONWriter.compactString(
+            .array([
+                .string(name), .integer(fact.bytes), .optionalString(fact.supersedeKey),
+                .array(fact.touchedKeys == fact.supersedeKey.map { [$0] } ? [] : fact.touchedKeys.map { .string($0) }),
+                .array(fact.appliedItems.map { .string($0) }),
+            ]))
+    }
+
+    /// The id part of a write file name (`TIME-SEQUENCE-ID.json`), without parsing its time: the names come from
+    /// the listing, which `WriteFileName` judges where a file is read.
+    static func writeId(inName name: String) -> String? {
+        guard name.hasSuffix(".json") else { return nil }
+        let parts = name.dropLast(5).split(separator: "-", maxSplits: 2, omittingEmptySubsequences: false)
+        return parts.count == 3 && !parts[2].isEmpty ? String(parts[2]) : nil
+    }
+
+    static func header(of data: Data) -> Header? {
+        let first = data.prefix { $0 != UInt8(ascii: "\n") }
+        guard let value = try? JSONParser.parse(Data(first)), let object = value.objectValue,
+            object["format"]?.stringValue == format, object["schemaVersion"]?.intValue == schemaVersion,
+            let modified = object["queueModified"]?.intValue, let count = object["count"]?.intValue,
+            let bytes = object["bytes"]?.intValue
+        else { return nil }
+        return Header(
+            queueModified: Int64(modified), count: count, bytes: Int64(bytes), oldest: object["oldest"]?.stringValue,
+            newest: object["newest"]?.stringValue)
+    }
+
+    // MARK: Writing (holding `locked`)
+
+    /// Runs `body` holding the `flock` on `queue/` that every b1cache change of the folder takes.
+    static func locked<T>(_ paths: CachePaths, _ body: () throws -> T) throws -> T {
+        do {
+            return try System.withFolderLock(paths.queue.path, body)
+        } catch let error as SystemCallError {
+            throw StoreError.from(error, writing: paths.queue)
+        }
+    }
+
+    /// Removes the index before `queue/` changes (holding `locked`), so a crash mid-change leaves no stale hint.
+    static func invalidate(_ paths: CachePaths) throws {
+        do { try System.removeFile(paths.queueIndex.path) } catch { throw StoreError.from(error, writing: paths.root) }
+    }
+
+    /// Removes the index, runs `body` (a change of `queue/`), and writes the index again from the folder, all
+    /// holding `locked`. `known` are write files the caller has read, by name: only their size is looked up.
+    /// Returns what `body` returned and the pending file names after it.
+    static func changing<T>(
+        _ paths: CachePaths, known: [String: PendingWrite] = [:], _ body: () throws -> T
+    ) throws -> (result: T, pending: [String]) {
+        try locked(paths) {
+            let view = QueueView(paths: paths)
+            view.readIndexOnce()
+            try invalidate(paths)
+            let result = try body()
+            try view.refresh(known: known)
+            try? view.writeIndex()  // a hint: a disk that refuses it loses nothing
+            return (result, view.names)
+        }
+    }
+
+    /// Writes the index: a line for each of `names` (flush order) from `line`, which gives the line and the file's
+    /// bytes (nil leaves a file out: one that could not be read), stamped with `queue/`'s modification time now
+    /// (holding `locked`, after the change). Durable, as every file of the cache; renaming out of `queue/.tmp`
+    /// leaves `queue/`'s own time as it was.
+    static func write(_ paths: CachePaths, names: [String], line: (String) -> (bytes: Int64, line: [UInt8])?) throws {
+        guard let queue = try CacheRoot.statusOf(paths.queue) else { return }
+        var bytes: Int64 = 0
+        var body: [UInt8] = []
+        body.reserveCapacity(names.count * 120)
+        for name in names {
+            guard let entry = line(name) else { continue }
+            bytes += entry.bytes
+            body += entry.line
+            body.append(UInt8(ascii: "\n"))
+        }
+        // A file that could not be read has no line but is still counted: the header counts the folder.
+        let header: JSONObject = [
+            "format": .string(format), "schemaVersion": .integer(schemaVersion),
+            "queueModified": .integer(queue.modifiedNanoseconds), "count": .integer(names.count),
+            "bytes": .integer(bytes), "oldest": .optionalString(names.first), "newest": .optionalString(names.last),
+        ]
+        var data = Data(JSONWriter.compactString(.object(header)).utf8)
+        data.append(UInt8(ascii: "\n"))
+        data.append(contentsOf: body)
+        // Staged in queue/.tmp, whose orphans every enqueue sweeps (a crash must leave no temp at the root).
+        do { try DurableFile.write(data, to: paths.queueIndex, staging: paths.queueStaging) } catch {
+            throw StoreError.from(error, writing: paths.queueIndex)
+        }
+    }
+}
+
+/// How many writes are pending, since when, and their bytes: from the queue index while it is fresh, else from one
+/// listing of `queue/` (names only; no file is opened).
+struct PendingSummary: Equatable {
+    var count: Int
+    /// The creation time of the oldest pending write, read from its file name.
+    var oldestAt: Date?
+    /// The bytes of the pending files, when the index knew them (nil after a listing).
+    var bytes: Int64?
+
+    static func load(_ paths: CachePaths) throws -> PendingSummary {
+        if let header = QueueIndex.freshHeader(paths) {
+            return PendingSummary(
+                count: header.count, oldestAt: header.oldest.flatMap(WriteFileName.init(fileName:))?.createdAt,
+                bytes: header.bytes)
+        }
+        let names = try WriteQueue(paths: paths).pendingNames()
+        // Names sort as their times do, so the first name b1cache made is the oldest.
+        let oldest = names.lazy.compactMap(WriteFileName.init(fileName:)).first
+        return PendingSummary(count: names.count, oldestAt: oldest?.createdAt, bytes: nil)
+    }
+}

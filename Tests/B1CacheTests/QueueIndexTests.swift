@@ -1,0 +1,133 @@
+import B1Cache
+import Foundation
+import Testing
+
+/// `queue-index.jsonl` (docs/FORMATS.md §5) is a hint: deleted, corrupted, stale or lying, `status`, `inspect`
+/// and `enqueue` still count and coalesce right, and `verify` notices the lie. Real binary, real files.
+@Suite(.perTestTimeLimit) final class QueueIndexTests {
+    let folder = TemporaryFolder()
+    let cache: URL
+    var index: URL { cache.appendingPathComponent("queue-index.jsonl") }
+    var queueFolder: URL { cache.appendingPathComponent("queue") }
+
+    init() throws {
+        cache = try Stress.seed(withExtraItems: 40, at: folder.path("cache"))
+    }
+
+    func b1cache(_ arguments: [String]) throws -> CommandResult {
+        try CommandRunner.b1cache(arguments + ["--cache-dir", cache.path])
+    }
+
+    /// Queues one apply per extra item in `range` (applies never coalesce).
+    func enqueueApplies(_ range: Range<Int>) throws {
+        let result = try b1cache(["enqueue", "--batch", "-"], input: Stress.applyBatch(range))
+        #expect(result.status == 0, "\(result.errorOutput)")
+    }
+
+    func b1cache(_ arguments: [String], input: String) throws -> CommandResult {
+        try CommandRunner.b1cache(arguments + ["--cache-dir", cache.path], input: Data(input.utf8))
+    }
+
+    /// What status and inspect say is pending, and the files in queue/.
+    func counts() throws -> (status: Int?, inspect: Int?, files: Int) {
+        let status = try JSONParser.parse(try b1cache(["status", "--json"]).output)["pending"]?.intValue
+        let inspect = try JSONParser.parse(try b1cache(["inspect", "--json"]).output)["pending"]?["count"]?.intValue
+        let files = try WriteQueue(paths: CachePaths(root: cache)).pendingEntries().count
+        return (status, inspect, files)
+    }
+
+    func action(_ item: String, _ verb: String) -> String {
+        #"{"kind":"missed-billing.action","payload":{"itemId":"\#(item)","action":"\#(verb)"}}"#
+    }
+
+    func verifyKinds(repair: Bool = false) throws -> [String] {
+        let result = try b1cache(["verify", "--json"] + (repair ? ["--repair"] : []))
+        return result.lines.compactMap { try? JSONParser.parse($0)["kind"]?.stringValue }
+    }
+
+    @Test func countsStayRightWhenTheIndexIsDeletedCorruptedOrStale() throws {
+        try enqueueApplies(0..<30)
+        #expect(FileManager.default.fileExists(atPath: index.path))
+        var seen = try counts()
+        #expect(seen.status == 30 && seen.inspect == 30 && seen.files == 30, "\(seen)")
+
+        try FileManager.default.removeItem(at: index)
+        seen = try counts()
+        #expect(seen.status == 30 && seen.inspect == 30, "deleted: \(seen)")
+
+        try Data("not an index\n[\"x\"]\n".utf8).write(to: index)
+        seen = try counts()
+        #expect(seen.status == 30 && seen.inspect == 30, "corrupted: \(seen)")
+        #expect(try verifyKinds().contains("staleQueueIndex"))
+        #expect(try verifyKinds(repair: true).contains("staleQueueIndex"))
+        #expect(try verifyKinds() == [])
+
+        // A file removed by hand moves queue/'s time: the index is stale and ignored.
+        let first = try #require(try WriteQueue(paths: CachePaths(root: cache)).pendingEntries().first)
+        try FileManager.default.removeItem(at: first.url)
+        seen = try counts()
+        #expect(seen.status == 29 && seen.inspect == 29 && seen.files == 29, "removed by hand: \(seen)")
+        #expect(try verifyKinds() == [])  // stale is no problem: readers know it
+    }
+
+    @Test func anIndexThatClaimsToBeCurrentButIsNotIsWhatVerifyReportsAndRepairs() throws {
+        try enqueueApplies(0..<5)
+        // Hand-edit the header's count, keeping queueModified: the one lie status cannot see by itself.
+        var lines = try String(contentsOf: index, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[0] = lines[0].replacingOccurrences(of: #""count":5"#, with: #""count":99"#)
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: index)
+        #expect(try counts().status == 99)
+        #expect(try verifyKinds() == ["staleQueueIndex"])
+        #expect(try verifyKinds(repair: true) == ["staleQueueIndex"])
+        let seen = try counts()
+        #expect(seen.status == 5 && seen.inspect == 5, "\(seen)")
+        #expect(try verifyKinds() == [])
+    }
+
+    @Test func enqueueCoalescesTheSameWithAnIndexWithoutOneAndWithACorruptOne() throws {
+        let item = Stress.extraItem(7)
+        try enqueueApplies(10..<20)  // other writes around it, described by the index
+        var ids: [String] = []
+        for (round, verb) in ["mark-reviewed", "ignore", "mark-reviewed", "ignore"].enumerated() {
+            if round == 1 { try FileManager.default.removeItem(at: index) }
+            if round == 2 {
+                // Every line garbled: enqueue must read the files instead.
+                let header = try #require(try String(contentsOf: index, encoding: .utf8).split(separator: "\n").first)
+                try Data((header + "\n[\"garbled\n{\n").utf8).write(to: index)
+            }
+            let result = try b1cache(["enqueue", "--batch", "-", "--json"], input: action(item, verb))
+            #expect(result.status == 0, "round \(round): \(result.errorOutput)")
+            let queued = try JSONParser.parse(result.output)
+            if let previous = ids.last {
+                #expect(queued["replaced"]?.arrayValue?.compactMap(\.stringValue) == [previous], "round \(round)")
+            }
+            ids.append(try #require(queued["id"]?.stringValue))
+        }
+        let pending = try WriteQueue(paths: CachePaths(root: cache)).readablePending()
+        #expect(pending.filter { $0.payload["itemId"]?.stringValue == item }.map(\.id) == [try #require(ids.last)])
+        #expect(pending.count == 11)
+        #expect(try counts().status == 11)
+        #expect(try verifyKinds() == [])
+    }
+
+    @Test func anApplyInTheIndexStillRefusesALaterActionOnItsItem() throws {
+        try enqueueApplies(3..<4)
+        let refused = try b1cache(["enqueue", "--batch", "-"], input: action(Stress.extraItem(3), "ignore"))
+        #expect(refused.status == 2, "\(refused.output)\(refused.errorOutput)")
+        #expect(refused.errorOutput.contains("applied"), "\(refused.errorOutput)")
+        #expect(try counts().files == 1)
+    }
+
+    @Test func concurrentEnqueuersLeaveAnIndexThatCountsEveryFile() throws {
+        let processes = try (0..<4).map { part -> Process in
+            let batch = folder.path("batch-\(part).jsonl")
+            try Data(Stress.applyBatch((part * 10)..<(part * 10 + 10)).utf8).write(to: batch)
+            return try Stress.start(["enqueue", "--batch", batch.path, "--cache-dir", cache.path])
+        }
+        for process in processes { process.waitForExit() }
+        #expect(processes.allSatisfy { $0.terminationStatus == 0 })
+        let seen = try counts()
+        #expect(seen.status == 40 && seen.inspect == 40 && seen.files == 40, "\(seen)")
+        #expect(try verifyKinds() == [])
+    }
+}
