@@ -10,8 +10,12 @@ import Testing
     var index: URL { cache.appendingPathComponent("queue-index.jsonl") }
     var queueFolder: URL { cache.appendingPathComponent("queue") }
 
+    /// The sample cache's own pending writes.
+    let base: Int
+
     init() throws {
         cache = try Stress.seed(withExtraItems: 40, at: folder.path("cache"))
+        base = try WriteQueue(paths: CachePaths(root: cache)).pendingEntries().count
     }
 
     func b1cache(_ arguments: [String]) throws -> CommandResult {
@@ -49,15 +53,15 @@ import Testing
         try enqueueApplies(0..<30)
         #expect(FileManager.default.fileExists(atPath: index.path))
         var seen = try counts()
-        #expect(seen.status == 30 && seen.inspect == 30 && seen.files == 30, "\(seen)")
+        #expect(seen.status == base + 30 && seen.inspect == base + 30 && seen.files == base + 30, "\(seen)")
 
         try FileManager.default.removeItem(at: index)
         seen = try counts()
-        #expect(seen.status == 30 && seen.inspect == 30, "deleted: \(seen)")
+        #expect(seen.status == base + 30 && seen.inspect == base + 30, "deleted: \(seen)")
 
         try Data("not an index\n[\"x\"]\n".utf8).write(to: index)
         seen = try counts()
-        #expect(seen.status == 30 && seen.inspect == 30, "corrupted: \(seen)")
+        #expect(seen.status == base + 30 && seen.inspect == base + 30, "corrupted: \(seen)")
         #expect(try verifyKinds().contains("staleQueueIndex"))
         #expect(try verifyKinds(repair: true).contains("staleQueueIndex"))
         #expect(try verifyKinds() == [])
@@ -66,7 +70,9 @@ import Testing
         let first = try #require(try WriteQueue(paths: CachePaths(root: cache)).pendingEntries().first)
         try FileManager.default.removeItem(at: first.url)
         seen = try counts()
-        #expect(seen.status == 29 && seen.inspect == 29 && seen.files == 29, "removed by hand: \(seen)")
+        #expect(
+            seen.status == base + 29 && seen.inspect == base + 29 && seen.files == base + 29, "removed by hand: \(seen)"
+        )
         #expect(try verifyKinds() == [])  // stale is no problem: readers know it
     }
 
@@ -74,13 +80,14 @@ import Testing
         try enqueueApplies(0..<5)
         // Hand-edit the header's count, keeping queueModified: the one lie status cannot see by itself.
         var lines = try String(contentsOf: index, encoding: .utf8).split(separator: "\n").map(String.init)
-        lines[0] = lines[0].replacingOccurrences(of: #""count":5"#, with: #""count":99"#)
+        let last = lines.count - 1  // the header is the last line
+        lines[last] = lines[last].replacingOccurrences(of: "\"count\":\(base + 5)", with: #""count":99"#)
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: index)
         #expect(try counts().status == 99)
         #expect(try verifyKinds() == ["staleQueueIndex"])
         #expect(try verifyKinds(repair: true) == ["staleQueueIndex"])
         let seen = try counts()
-        #expect(seen.status == 5 && seen.inspect == 5, "\(seen)")
+        #expect(seen.status == base + 5 && seen.inspect == base + 5, "\(seen)")
         #expect(try verifyKinds() == [])
     }
 
@@ -92,8 +99,8 @@ import Testing
             if round == 1 { try FileManager.default.removeItem(at: index) }
             if round == 2 {
                 // Every line garbled: enqueue must read the files instead.
-                let header = try #require(try String(contentsOf: index, encoding: .utf8).split(separator: "\n").first)
-                try Data((header + "\n[\"garbled\n{\n").utf8).write(to: index)
+                let header = try #require(try String(contentsOf: index, encoding: .utf8).split(separator: "\n").last)
+                try Data(("[\"garbled\n{\n" + header + "\n").utf8).write(to: index)
             }
             let result = try b1cache(["enqueue", "--batch", "-", "--json"], input: action(item, verb))
             #expect(result.status == 0, "round \(round): \(result.errorOutput)")
@@ -105,8 +112,8 @@ import Testing
         }
         let pending = try WriteQueue(paths: CachePaths(root: cache)).readablePending()
         #expect(pending.filter { $0.payload["itemId"]?.stringValue == item }.map(\.id) == [try #require(ids.last)])
-        #expect(pending.count == 11)
-        #expect(try counts().status == 11)
+        #expect(pending.count == base + 11)
+        #expect(try counts().status == base + 11)
         #expect(try verifyKinds() == [])
     }
 
@@ -115,7 +122,7 @@ import Testing
         let refused = try b1cache(["enqueue", "--batch", "-"], input: action(Stress.extraItem(3), "ignore"))
         #expect(refused.status == 2, "\(refused.output)\(refused.errorOutput)")
         #expect(refused.errorOutput.contains("applied"), "\(refused.errorOutput)")
-        #expect(try counts().files == 1)
+        #expect(try counts().files == base + 1)
     }
 
     @Test func concurrentEnqueuersLeaveAnIndexThatCountsEveryFile() throws {
@@ -127,7 +134,7 @@ import Testing
         for process in processes { process.waitForExit() }
         #expect(processes.allSatisfy { $0.terminationStatus == 0 })
         let seen = try counts()
-        #expect(seen.status == 40 && seen.inspect == 40 && seen.files == 40, "\(seen)")
+        #expect(seen.status == base + 40 && seen.inspect == base + 40 && seen.files == base + 40, "\(seen)")
         #expect(try verifyKinds() == [])
     }
 }

@@ -115,7 +115,9 @@ extension Flusher {
     {
         try loaded.save()
         var history: [JSONValue] = []
-        guard !resolution.successes.isEmpty || !resolution.failures.isEmpty || resolution.retryLater != nil else { return }
+        guard !resolution.successes.isEmpty || !resolution.failures.isEmpty || resolution.retryLater != nil else {
+            return
+        }
         // Holding the queue's folder lock, with the queue index removed first: an enqueue meanwhile cannot write
         // an index that misses these changes (flush writes it again at its end).
         try QueueIndex.locked(paths) {
@@ -135,13 +137,15 @@ extension Flusher {
                     try CacheRoot.prepare(paths)
                     try DurableFile.write(failure.write.encoded(), to: paths.failed(failure.entry.fileName))
                     try DurableFile.remove(failure.entry.url)
-                    history.append(History.entry(failure.write, result: "failed", error: failure.write.lastError, at: now))
+                    history.append(
+                        History.entry(failure.write, result: "failed", error: failure.write.lastError, at: now))
                     report.movedToFailed.append(failure.write.id)
                     report.failureReasons[failure.write.id] = failure.write.lastError
                 }
                 if let retry = resolution.retryLater {
                     try DurableFile.write(retry.write.encoded(), to: retry.entry.url, staging: paths.queueStaging)
-                    history.append(History.entry(retry.write, result: "retry-later", error: retry.write.lastError, at: now))
+                    history.append(
+                        History.entry(retry.write, result: "retry-later", error: retry.write.lastError, at: now))
                 }
             } catch {
                 throw StoreError.from(error, writing: paths.queue)

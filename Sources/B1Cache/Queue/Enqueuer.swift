@@ -155,8 +155,6 @@ public final class Enqueuer {
         // Creation is atomic: each file is staged in queue/.tmp, fsynced and renamed in; then queue/ is fsynced
         // once. Superseded files go only after their replacements are durable (one already flushed is gone).
         do {
-            // The index goes first: a crash before it is written again leaves none, never one that misses a file.
-            try QueueIndex.invalidate(paths)
             try DurableFile.writeAll(files, staging: paths.queueStaging)
             for url in removals {
                 do { try System.removeFile(url.path) } catch let error as SystemCallError where error.isNotFound {}
@@ -167,7 +165,8 @@ public final class Enqueuer {
             throw StoreError.from(error, writing: paths.queue)
         }
         view.markSeen()
-        // A hint only: a disk that refuses it loses nothing (the next reader lists the folder).
+        // A hint only: a disk that refuses it loses nothing (the next reader lists the folder). A crash before it
+        // leaves the header of before, stamped with an older time than queue/ now has: ignored.
         try? view.writeIndex()
         return created.map { entry in
             EnqueueResult(write: entry.write, fileName: entry.name.fileName, replaced: replacedBy[entry.write.id] ?? [])

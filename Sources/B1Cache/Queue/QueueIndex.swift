@@ -60,21 +60,21 @@ enum QueueIndex {
     /// The header, when the index describes `queue/` as it is now (its modification time unchanged); else nil.
     static func freshHeader(_ paths: CachePaths) -> Header? {
         guard let queue = try? CacheRoot.statusOf(paths.queue), queue.isDirectory,
-            let data = try? System.readPrefix(paths.queueIndex.path, count: 16 * 1024),
+            let data = try? System.readTail(paths.queueIndex.path, count: 16 * 1024),
             let header = header(of: data), header.queueModified == queue.modifiedNanoseconds
         else { return nil }
         return header
     }
 
-    /// The lines of the index by file name, whatever its header says (verify checks each against its file); nil
-    /// when there is no readable index of this schema, or a line is not one b1cache writes.
+    /// The lines of the index by file name, whatever its header says (verify checks them against the files); nil
+    /// when there is no index of this schema ending in a header.
     static func facts(_ paths: CachePaths) -> [String: Facts]? {
         guard let data = try? System.readFile(paths.queueIndex.path, limit: maximumFileSize), header(of: data) != nil
         else { return nil }
         var facts: [String: Facts] = [:]
-        for line in data.split(separator: UInt8(ascii: "\n")).dropFirst() {
-            guard let parsed = parseLine(Data(line)) else { return nil }  // a torn or edited index is no hint
-            facts[parsed.name] = parsed.facts
+        // Headers of before and lines that do not parse (the remains of a torn append) are skipped, as readers do.
+        for line in data.split(separator: UInt8(ascii: "\n")) where line.first != UInt8(ascii: "{") {
+            if let parsed = parseLine(Data(line)) { facts[parsed.name] = parsed.facts }
         }
         return facts
     }
@@ -113,9 +113,12 @@ enum QueueIndex {
         return parts.count == 3 && !parts[2].isEmpty ? String(parts[2]) : nil
     }
 
+    /// The header: the file's last line (a torn last line makes no header, so the index is ignored).
     static func header(of data: Data) -> Header? {
-        let first = data.prefix { $0 != UInt8(ascii: "\n") }
-        guard let value = try? JSONParser.parse(Data(first)), let object = value.objectValue,
+        guard data.last == UInt8(ascii: "\n") else { return nil }
+        let body = data.dropLast()
+        let last = body.lastIndex(of: UInt8(ascii: "\n")).map { body[($0 + 1)...] } ?? body
+        guard let value = try? JSONParser.parse(Data(last)), let object = value.objectValue,
             object["format"]?.stringValue == format, object["schemaVersion"]?.intValue == schemaVersion,
             let modified = object["queueModified"]?.intValue, let count = object["count"]?.intValue,
             let bytes = object["bytes"]?.intValue
@@ -152,18 +155,17 @@ enum QueueIndex {
             view.readIndexOnce()
             try invalidate(paths)
             let result = try body()
-            try view.refresh(known: known)
-            try? view.writeIndex()  // a hint: a disk that refuses it loses nothing
+            try view.refresh(known: known, rereadIndex: false)
+            try? view.writeIndex(whole: true)  // a hint: a disk that refuses it loses nothing
             return (result, view.names)
         }
     }
 
-    /// Writes the index: a line for each of `names` (flush order) from `line`, which gives the line and the file's
-    /// bytes (nil leaves a file out: one that could not be read), stamped with `queue/`'s modification time now
-    /// (holding `locked`, after the change). Durable, as every file of the cache; renaming out of `queue/.tmp`
-    /// leaves `queue/`'s own time as it was.
+    /// Writes the whole index: a line for each of `names` (flush order) from `line`, which gives the line and
+    /// the file's bytes (nil leaves a file out: one that could not be read), then the header, stamped with
+    /// `queue/`'s modification time now (holding `locked`, after the change). Durable, as every file of the cache;
+    /// staged in `queue/.tmp`, so `queue/`'s own time stays as it was.
     static func write(_ paths: CachePaths, names: [String], line: (String) -> (bytes: Int64, line: [UInt8])?) throws {
-        guard let queue = try CacheRoot.statusOf(paths.queue) else { return }
         var bytes: Int64 = 0
         var body: [UInt8] = []
         body.reserveCapacity(names.count * 120)
@@ -173,19 +175,51 @@ enum QueueIndex {
             body += entry.line
             body.append(UInt8(ascii: "\n"))
         }
-        // A file that could not be read has no line but is still counted: the header counts the folder.
-        let header: JSONObject = [
-            "format": .string(format), "schemaVersion": .integer(schemaVersion),
-            "queueModified": .integer(queue.modifiedNanoseconds), "count": .integer(names.count),
-            "bytes": .integer(bytes), "oldest": .optionalString(names.first), "newest": .optionalString(names.last),
-        ]
-        var data = Data(JSONWriter.compactString(.object(header)).utf8)
-        data.append(UInt8(ascii: "\n"))
-        data.append(contentsOf: body)
+        guard let header = try header(paths, count: names.count, bytes: bytes, oldest: names.first, newest: names.last)
+        else { return }
+        var data = Data(body)
+        data.append(header)
         // Staged in queue/.tmp, whose orphans every enqueue sweeps (a crash must leave no temp at the root).
         do { try DurableFile.write(data, to: paths.queueIndex, staging: paths.queueStaging) } catch {
             throw StoreError.from(error, writing: paths.queueIndex)
         }
+    }
+
+    /// Appends the lines of writes just queued (newer than every line already there, so the order holds) and a
+    /// new header, with one `write(2)`; false when there is no index to append to. Not fsynced: losing the append
+    /// in a crash leaves the previous header, whose `queueModified` is older than the folder's, and a torn append
+    /// ends without a header; either way the index is ignored, never believed. The lines of removed writes stay
+    /// until the next whole `write` (readers skip lines of names not listed).
+    static func append(
+        _ paths: CachePaths, lines: [[UInt8]], count: Int, bytes: Int64, oldest: String?, newest: String?
+    ) throws -> Bool {
+        guard let header = try header(paths, count: count, bytes: bytes, oldest: oldest, newest: newest) else {
+            return false
+        }
+        // A newline first: after a torn append the file ends mid-line, and this append must not be glued to it.
+        var data = Data([UInt8(ascii: "\n")])
+        for line in lines {
+            data.append(contentsOf: line)
+            data.append(UInt8(ascii: "\n"))
+        }
+        data.append(header)
+        do { return try System.appendToExisting(data, at: paths.queueIndex.path) } catch {
+            throw StoreError.from(error, writing: paths.queueIndex)
+        }
+    }
+
+    /// The header line (with its newline), stamped with `queue/`'s time now; nil without a `queue/`.
+    private static func header(_ paths: CachePaths, count: Int, bytes: Int64, oldest: String?, newest: String?)
+        throws -> Data?
+    {
+        guard let queue = try CacheRoot.statusOf(paths.queue) else { return nil }
+        // A file that could not be read has no line but is still counted: the header counts the folder.
+        let header: JSONObject = [
+            "format": .string(format), "schemaVersion": .integer(schemaVersion),
+            "queueModified": .integer(queue.modifiedNanoseconds), "count": .integer(count),
+            "bytes": .integer(bytes), "oldest": .optionalString(oldest), "newest": .optionalString(newest),
+        ]
+        return Data((JSONWriter.compactString(.object(header)) + "\n").utf8)
     }
 }
 

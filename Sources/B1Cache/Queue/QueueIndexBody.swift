@@ -22,13 +22,16 @@ struct QueueIndexBody {
 
     private init(bytes: [UInt8]) { self.bytes = bytes }
 
+    /// How many lines the file has (headers and lines of writes gone included): what a whole rewrite would drop.
+    var lineCount: Int { bytes.withUnsafeBufferPointer { $0.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 } } }
+
     /// For each of `names` (sorted, as listed), the line about it, or nil when the index has none: one walk over
     /// both, lines and names in the same order, comparing bytes (no string is made per line). A line is matched
     /// only to a name of exactly its bytes; a line out of that order is skipped, which only costs reading a file.
     func cover(_ names: [String]) -> [Line?] {
         var result: [Line?] = []
         result.reserveCapacity(names.count)
-        var start = (bytes.firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count - 1) + 1
+        var start = 0  // headers (`{…}` lines) are skipped with anything else that is not a write's line
         var current = nextLine(from: &start)
         for name in names {
             var found: Line?

@@ -23,8 +23,21 @@ final class QueueView {
     private var index: QueueIndexBody?
     /// For each of `names`, its line in `index`, if it has one.
     private var lines: [QueueIndexBody.Line?] = []
+    /// Files whose lines this view appended to the index since it read it, and the writes added since then.
+    private var appended: Set<String> = []
+    private var added: [String] = []
+    /// Lines in the index file (as read, plus those appended): a whole rewrite is due when most are dead.
+    private var fileLines = 0
+    /// Whether the index file holds a line for every pending name that has none in `lines` but is `appended`.
+    private var indexOnDisk = false
     /// What coalescing needs of the files the index does not describe (read here) and of the writes added.
     private var known: [String: QueueIndex.Facts] = [:]
+    /// The names in `known` by each key and item their facts mention, so a look-up costs O(1) here.
+    private var knownByText: [String: Set<String>] = [:]
+    /// The pending files' bytes, and how many known files have no line in the index file: kept as writes come and
+    /// go, so writing the index after one enqueue costs O(1), not O(queue).
+    private var totalBytes: Int64 = 0
+    private var missing = 0
     private var seenModified: Int64?
 
     init(paths: CachePaths) {
@@ -39,11 +52,14 @@ final class QueueView {
     /// Brings the view up to date with `queue/` when the folder changed since it last looked: lists the names,
     /// and reads only the files that neither `known` (writes the caller read: only their size is looked up) nor
     /// the queue index (`QueueIndex`) describes.
-    func refresh(known callerRead: [String: PendingWrite] = [:]) throws {
+    /// - Parameter rereadIndex: false keeps the index as read before (by `readIndexOnce`, before a change that
+    ///   removed it); by default it is read again, since another process may have rewritten it.
+    func refresh(known callerRead: [String: PendingWrite] = [:], rereadIndex: Bool = true) throws {
         let modified = try CacheRoot.statusOf(paths.queue)?.modifiedNanoseconds
         if modified != nil && modified == seenModified { return }
         let listed = try queue.pendingNames()
-        if index == nil { index = QueueIndexBody.load(paths) }
+        if rereadIndex { index = nil }
+        readIndexOnce()
         let covered = index?.cover(listed) ?? Array(repeating: nil, count: listed.count)
         var fresh: [String: QueueIndex.Facts] = [:]
         for (name, line) in zip(listed, covered) {
@@ -57,12 +73,24 @@ final class QueueView {
         }
         names = listed
         lines = covered
-        known = fresh
+        known = [:]
+        knownByText = [:]
+        totalBytes = 0
+        missing = 0
+        for (name, line) in zip(names, lines) {
+            if let fact = fresh[name] { learn(name, fact) } else if let line { totalBytes += line.size }
+        }
         seenModified = modified
     }
 
     /// Reads the queue index once, before a change removes it (`QueueIndex.changing`).
-    func readIndexOnce() { if index == nil { index = QueueIndexBody.load(paths) } }
+    func readIndexOnce() {
+        guard index == nil else { return }
+        index = QueueIndexBody.load(paths)
+        fileLines = index?.lineCount ?? 0
+        indexOnDisk = index != nil
+        appended = []
+    }
 
     /// The pending write `write` fully supersedes, if any: the last one touching its key, when that write has the
     /// same key (an apply in between, which touches the item under no key of its own, keeps both).
@@ -88,16 +116,35 @@ final class QueueView {
     func add(_ write: PendingWrite, name: WriteFileName, bytes: Int64) {
         names.append(name.fileName)
         lines.append(nil)
-        known[name.fileName] = QueueIndex.Facts(write, bytes: bytes)
+        added.append(name.fileName)
+        learn(name.fileName, QueueIndex.Facts(write, bytes: bytes))
     }
 
     /// Forgets a write (superseded); returns its file (nil for one of this batch not written yet).
     func remove(id: String) -> String? {
         guard let position = names.lastIndex(where: { QueueIndex.writeId(inName: $0) == id }) else { return nil }
         let name = names.remove(at: position)
-        lines.remove(at: position)
-        known[name] = nil
+        let line = lines.remove(at: position)
+        if let fact = known.removeValue(forKey: name) {
+            totalBytes -= fact.bytes
+            if !appended.contains(name) { missing -= 1 }
+            for text in Self.texts(of: fact) { knownByText[text]?.remove(name) }
+        } else if let line {
+            totalBytes -= line.size
+        }
         return name
+    }
+
+    /// Takes the facts of a pending file this view read or queued.
+    private func learn(_ name: String, _ fact: QueueIndex.Facts) {
+        known[name] = fact
+        totalBytes += fact.bytes
+        if !appended.contains(name) { missing += 1 }
+        for text in Self.texts(of: fact) { knownByText[text, default: []].insert(name) }
+    }
+
+    private static func texts(of fact: QueueIndex.Facts) -> Set<String> {
+        Set(fact.touchedKeys).union(fact.appliedItems)
     }
 
     /// Records the folder's time after this process changed it, so the next `refresh` needs no listing.
@@ -106,9 +153,27 @@ final class QueueView {
     /// Makes the next `refresh` list the folder again (after a failed write, when the view may be wrong).
     func invalidate() { seenModified = nil }
 
-    /// Writes the queue index from this view (holding `QueueIndex.locked`, right after the change it describes):
-    /// the lines of the old index for the files it described, copied as they are, and new lines for the rest.
-    func writeIndex() throws {
+    /// Writes the queue index from this view (holding `QueueIndex.locked`, right after the change it describes).
+    /// When the index already has a line for every pending file but the writes added here, those lines and a new
+    /// header are appended (O(writes added)); else, or with `whole`, or once most of its lines are dead, it is
+    /// written whole and durably: the old index's lines copied as they are, new lines for the rest.
+    func writeIndex(whole: Bool = false) throws {
+        let bytes = totalBytes
+        let fresh = added.filter { known[$0] != nil }  // a removed write has no facts any more
+        if !whole, indexOnDisk, missing == fresh.count, fileLines + fresh.count + 1 <= 2 * names.count + 1000 {
+            let newLines = fresh.compactMap { name in
+                known[name].map { Array(QueueIndex.line(name: name, facts: $0).utf8) }
+            }
+            if try QueueIndex.append(
+                paths, lines: newLines, count: names.count, bytes: bytes, oldest: names.first, newest: names.last)
+            {
+                appended.formUnion(fresh)
+                missing -= fresh.count
+                added = []
+                fileLines += newLines.count + 1
+                return
+            }
+        }
         var line = lines.makeIterator()
         try QueueIndex.write(paths, names: names) { name in
             let indexed = line.next() ?? nil
@@ -116,14 +181,20 @@ final class QueueView {
             guard let indexed, let index else { return nil }
             return (indexed.size, Array(index.bytes(of: indexed)))
         }
+        // The file now holds a line for each name this view knows (the old index's bytes stay for the others).
+        appended = Set(known.keys)
+        missing = 0
+        fileLines = names.count + 1
+        indexOnDisk = true
+        added = []
     }
 
     /// The pending writes whose facts mention `text` (a key or an item id), with their place in flush order: the
     /// index's lines found by one scan of its bytes, and the writes known here.
     private func mentioning(_ text: String) -> [(at: Int, facts: QueueIndex.Facts)] {
         var found: [(at: Int, facts: QueueIndex.Facts)] = []
-        for (name, fact) in known where fact.touchedKeys.contains(text) || fact.appliedItems.contains(text) {
-            if let at = position(of: name) { found.append((at, fact)) }
+        for name in knownByText[text] ?? [] {
+            if let fact = known[name], let at = position(of: name) { found.append((at, fact)) }
         }
         guard let index else { return found }
         for line in index.lines(mentioning: text).values {
@@ -138,9 +209,10 @@ final class QueueView {
 
     /// A file whose index line cannot be parsed is read instead (and kept for the next index).
     private func readFacts(_ name: String) -> QueueIndex.Facts? {
-        guard let read = try? queue.readWithSize(name) else { return nil }
+        guard let read = try? queue.readWithSize(name), let at = position(of: name) else { return nil }
         let fact = QueueIndex.Facts(read.write, bytes: read.bytes)
-        known[name] = fact
+        totalBytes -= lines[at]?.size ?? 0  // the line's size was counted; the file's is
+        learn(name, fact)
         return fact
     }
 

@@ -152,6 +152,15 @@ enum System {
     /// b1cache read, or later overwrite, a file outside it). Refuses files larger than `limit` bytes, and anything
     /// that is not a regular file: `O_NONBLOCK` keeps a named pipe planted in the cache from blocking the open.
     static func readFile(_ path: String, limit: Int = Int.max) throws -> Data {
+        try readRegularFile(path) { size in
+            if size > limit { throw SystemCallError(operation: "read", path: path, code: EFBIG) }
+            return 0..<size
+        }
+    }
+
+    /// Reads the bytes `range` picks of a regular file's size (never through a symbolic link; the file may
+    /// shrink meanwhile, then less is returned).
+    private static func readRegularFile(_ path: String, range: (Int) throws -> Range<Int>) throws -> Data {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 {
             if errno == ELOOP { throw SystemCallError(operation: "open", path: path, code: ELOOP) }
@@ -163,14 +172,13 @@ enum System {
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw SystemCallError(operation: "read", path: path, code: EISDIR)
         }
-        let expected = Int(info.st_size)
-        if expected > limit { throw SystemCallError(operation: "read", path: path, code: EFBIG) }
-        var data = Data(count: expected)
+        let wanted = try range(Int(info.st_size))
+        var data = Data(count: wanted.count)
         var total = 0
         try data.withUnsafeMutableBytes { (buffer: UnsafeMutableRawBufferPointer) in
             guard let base = buffer.baseAddress else { return }
-            while total < expected {
-                let count = read(fd, base + total, expected - total)
+            while total < wanted.count {
+                let count = pread(fd, base + total, wanted.count - total, off_t(wanted.lowerBound + total))
                 if count < 0 {
                     if errno == EINTR { continue }
                     throw lastError("read", path)
@@ -179,7 +187,7 @@ enum System {
                 total += count
             }
         }
-        if total < expected { data.count = total }
+        if total < wanted.count { data.count = total }
         return data
     }
 
@@ -437,30 +445,27 @@ extension System {
         return try body()
     }
 
-    /// The first `count` bytes (or fewer) of a regular file, never through a symbolic link.
-    static func readPrefix(_ path: String, count: Int) throws -> Data {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
-        if fd < 0 { throw lastError("open", path) }
+    /// The last `count` bytes (or fewer) of a regular file, never through a symbolic link.
+    static func readTail(_ path: String, count: Int) throws -> Data {
+        try readRegularFile(path) { size in max(0, size - count)..<size }
+    }
+
+    /// Appends `data` to an existing regular file with one `write(2)` (`O_APPEND`, never through a symbolic link,
+    /// no fsync); false when there is no file to append to.
+    static func appendToExisting(_ data: Data, at path: String) throws -> Bool {
+        let fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        if fd < 0 {
+            if errno == ENOENT { return false }
+            throw lastError("open", path)
+        }
         defer { close(fd) }
         var info = stat()
         if fstat(fd, &info) != 0 { throw lastError("stat", path) }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw SystemCallError(operation: "read", path: path, code: EISDIR) }
-        var data = Data(count: count)
-        var total = 0
-        try data.withUnsafeMutableBytes { (buffer: UnsafeMutableRawBufferPointer) in
-            guard let base = buffer.baseAddress else { return }
-            while total < count {
-                let got = read(fd, base + total, count - total)
-                if got < 0 {
-                    if errno == EINTR { continue }
-                    throw lastError("read", path)
-                }
-                if got == 0 { break }
-                total += got
-            }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw SystemCallError(operation: "write", path: path, code: EISDIR)
         }
-        data.count = total
-        return data
+        try writeAll(fd, data, path: path)
+        return true
     }
 
     /// The names in a folder, as `readdir(3)` gives them (no `.` and `..`), without a `URL` or attributes for each.
