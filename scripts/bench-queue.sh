@@ -126,7 +126,7 @@ for size in "${SIZES[@]}"; do
     add_row "$(thousands "$size") pending: b1cache inspect" "$(cell ${inspect[$size]})" "" ""
     add_row "$(thousands "$size") pending: b1cache status" "$(cell ${status[$size]})" "" ""
     add_row "$(thousands "$size") pending: b1cache enqueue, one write" "$(cell ${enqueue[$size]})" "" ""
-    add_row "$(thousands "$size") pending: ls -f queue | wc -l (peer)" "$(cell ${listing[$size]})" "" ""
+    add_row "$(thousands "$size") pending: ls -f queue, lines counted by wc -l (peer)" "$(cell ${listing[$size]})" "" ""
     add_row "$(thousands "$size") pending: python3 os.scandir count (peer)" "$(cell ${scandir[$size]})" "" ""
 done
 add_row "b1cache --version (start-up alone)" "$(cell $version)" "" ""

@@ -137,4 +137,58 @@ import Testing
         #expect(seen.status == base + 40 && seen.inspect == base + 40 && seen.files == base + 40, "\(seen)")
         #expect(try verifyKinds() == [])
     }
+
+    @Test func dropRewritesTheIndexAndABackupDoesNotCopyIt() throws {
+        try enqueueApplies(0..<6)
+        let victim = try #require(try WriteQueue(paths: CachePaths(root: cache)).readablePending().last)
+        let dropped = try b1cache(["drop", victim.id])
+        #expect(dropped.status == 0, "\(dropped.errorOutput)")
+        // Written whole after the drop: fresh, and its count is the folder's.
+        let header = try #require(try String(contentsOf: index, encoding: .utf8).split(separator: "\n").last)
+        #expect(try JSONParser.parse(String(header))["count"]?.intValue == base + 5)
+        var seen = try counts()
+        #expect(seen.status == base + 5 && seen.inspect == base + 5 && seen.files == base + 5, "\(seen)")
+
+        let destination = folder.path("backup")
+        let backup = try b1cache(["backup", destination.path])
+        #expect(backup.status == 0, "\(backup.output)\(backup.errorOutput)")
+        #expect(!FileManager.default.fileExists(atPath: destination.appendingPathComponent("queue-index.jsonl").path))
+        let copied = try CommandRunner.b1cache(["status", "--json", "--cache-dir", destination.path])
+        #expect(try JSONParser.parse(copied.output)["pending"]?.intValue == base + 5)
+        seen = try counts()
+        #expect(seen.status == base + 5, "\(seen)")
+    }
+
+    @Test func enqueuesDuringAFlushLeaveAnIndexThatCountsEveryFile() throws {
+        let server = try ReferenceServer(seed: cache, database: folder.path("server.db"))
+        try enqueueApplies(0..<20)
+        try server.admin("admin/faults", ["latencyMs": 20])
+        let flush = try Stress.start(
+            ["flush", "--batch-size", "2", "--cache-dir", cache.path], environment: server.environment())
+        for part in 0..<4 {
+            let batch = folder.path("during-\(part).jsonl")
+            try Data(Stress.applyBatch((20 + part * 5)..<(25 + part * 5)).utf8).write(to: batch)
+            let queued = try CommandRunner.b1cache(["enqueue", "--batch", batch.path, "--cache-dir", cache.path])
+            #expect(queued.status == 0, "\(queued.errorOutput)")
+        }
+        flush.waitForExit()
+        #expect([0, 3].contains(flush.terminationStatus))
+        let seen = try counts()
+        #expect(seen.status == seen.files && seen.inspect == seen.files, "\(seen)")
+        #expect(try verifyKinds() == [])
+        // And a second flush drains what was queued meanwhile, leaving an index of nothing.
+        try server.admin("admin/faults", [:])
+        let last = try CommandRunner.b1cache(
+            ["flush", "--ignore-backoff", "--cache-dir", cache.path], environment: server.environment())
+        #expect(last.status == 0, "\(last.output)\(last.errorOutput)")
+        let after = try counts()
+        #expect(after.status == 0 && after.inspect == 0 && after.files == 0, "\(after)")
+        let applied = try server.appliedCounts()
+        #expect(try enqueuedIds().allSatisfy { applied[$0] == 1 })
+    }
+
+    /// Every write id the ledger should hold: those of the history (what the flushes answered).
+    func enqueuedIds() throws -> [String] {
+        try History(paths: CachePaths(root: cache)).entries().compactMap { $0["id"]?.stringValue }
+    }
 }

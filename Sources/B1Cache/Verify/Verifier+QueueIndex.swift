@@ -21,8 +21,13 @@ extension Verifier {
             kind: .staleQueueIndex, path: paths.queueIndex.path,
             detail: detail + "; status and inspect would show wrong figures until the next enqueue or flush")
         if repair {
-            _ = try QueueIndex.changing(paths) {}
-            problem.repair = "written again from queue/"
+            if try CacheRoot.statusOf(paths.queue)?.isDirectory == true {
+                _ = try QueueIndex.changing(paths) {}
+                problem.repair = "written again from queue/"
+            } else {
+                try QueueIndex.invalidate(paths)
+                problem.repair = "removed (there is no queue/ to describe)"
+            }
         }
         return [problem]
     }
