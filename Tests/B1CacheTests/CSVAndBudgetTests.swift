@@ -75,7 +75,8 @@ import Testing
             """#
         let editor = folder.path("edit.py")
         try Data(edit.utf8).write(to: editor)
-        let edited = try CommandRunner.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", editor.path, clients.path])
+        let edited = try CommandRunner.run(
+            URL(fileURLWithPath: "/usr/bin/env"), ["python3", editor.path, clients.path])
         #expect(edited.status == 0, "\(edited.errorOutput)")
         #expect(try b1cache(["show", "clients", "--csv"]).output.contains(#""Line one, ""quoted""\#nline two"#))
         let price = try b1cache(["show", "clients", "--csv", "--fields", "price,id"]).output
@@ -84,7 +85,8 @@ import Testing
         try expectCSVMatchesJSONLines(["clients"])
         try expectCSVMatchesJSONLines(["invoices"])
         try expectCSVMatchesJSONLines(["missed-billing", "--with-pending", "--sync-state"])
-        try expectCSVMatchesJSONLines(["generated-invoices", "--with-pending"], fields: "number,status,lines,_pending,id")
+        try expectCSVMatchesJSONLines(
+            ["generated-invoices", "--with-pending"], fields: "number,status,lines,_pending,id")
         try expectCSVMatchesJSONLines(["--client", TriageCommandTests.client])
         try expectCSVMatchesJSONLines(["invoices", "--client", TriageCommandTests.client], fields: "number,amountDue")
     }
@@ -92,7 +94,8 @@ import Testing
     /// Every file under `folder`, by relative path, with its bytes.
     func files(under folder: URL) throws -> [String: Data] {
         var all: [String: Data] = [:]
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where name.hasSuffix(".json") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        where name.hasSuffix(".json") {
             all[name] = try Data(contentsOf: folder.appendingPathComponent(name))
         }
         return all
@@ -104,7 +107,8 @@ import Testing
         let failed = try files(under: cache.appendingPathComponent("failed"))
         #expect(queue.count == 3 && failed.count == 1)
 
-        let result = try b1cache(["sync", "--no-flush", "--budget", "50KB", "--json"], environment: server.environment())
+        let result = try b1cache(
+            ["sync", "--no-flush", "--budget", "50KB", "--json"], environment: server.environment())
         #expect(result.status == 0, "\(result.errorOutput)")
         let report = try JSONParser.parse(try #require(result.lines.last))
         let storage = try #require(report["storage"])
@@ -137,7 +141,9 @@ import Testing
         }
         let inspect = try JSONParser.parse(try b1cache(["inspect", "--json", "--budget", "50KB"]).output)
         #expect(inspect["storage"]?["usedBytes"]?.intValue == expectedUsed)
-        #expect(inspect["storage"]?["writeBytes"]?.intValue == (queue.values.map(\.count) + failed.values.map(\.count)).reduce(0, +))
+        #expect(
+            inspect["storage"]?["writeBytes"]?.intValue
+                == (queue.values.map(\.count) + failed.values.map(\.count)).reduce(0, +))
         let human = try b1cache(["inspect"], environment: ["B1CACHE_BUDGET": "50KB"])
         #expect(human.output.contains("of 50 KB ("))
         #expect(human.output.contains("over budget"))

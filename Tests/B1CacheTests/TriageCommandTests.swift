@@ -60,8 +60,10 @@ import Testing
         #expect(snoozed["state"] == "pending")
         #expect(snoozed["error"] == .null)
         #expect(snoozed["writes"]?.arrayValue?.first?["id"] == "8f14e45f-ceea-4e67-b1a3-2d6c9b0e7f52")
-        #expect(snoozed["writes"]?.arrayValue?.first?["error"] == "503 service unavailable")  // its last try, still pending
-        #expect(Set(missed.filter { $0.value["_sync"] != nil }.keys) == ["mb_23x06ecjz4", "mb_314617jknt", "mb_zz3y5z07zw"])
+        // Its last try's error: the write is still pending.
+        #expect(snoozed["writes"]?.arrayValue?.first?["error"] == "503 service unavailable")
+        #expect(
+            Set(missed.filter { $0.value["_sync"] != nil }.keys) == ["mb_23x06ecjz4", "mb_314617jknt", "mb_zz3y5z07zw"])
         // The marks alone change nothing else; --with-pending alone keeps its meaning (effects and _pending only).
         #expect(missed["mb_23x06ecjz4"]?["status"] == "open")
         #expect(missed["mb_23x06ecjz4"]?["_pending"] == nil)
@@ -93,7 +95,8 @@ import Testing
         #expect(contract["state"] == "pending")
         #expect(contract["error"] == .null)
         #expect(contract["writes"]?.arrayValue?.count == 1)
-        #expect(contract["writes"]?.arrayValue?.first?["id"] != .string(Self.failedWrite))  // retry queues it under a new id
+        // retry queues it under a new id
+        #expect(contract["writes"]?.arrayValue?.first?["id"] != .string(Self.failedWrite))
         let item = try #require(byId(try shown(["missed-billing", "--sync-state"]))["mb_f3rqrj23s7"])
         #expect(item["_sync"]?["writes"]?.arrayValue?.first?["kind"] == "missed-billing.action")
         let inspect = try JSONParser.parse(try b1cache(["inspect", "--json"]).output)

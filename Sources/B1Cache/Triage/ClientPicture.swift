@@ -141,7 +141,9 @@ struct TriageWrites {
     func present(_ items: [JSONValue], collection: CollectionName, withPending: Bool, syncState: Bool) -> [JSONValue] {
         var shown = items
         if withPending { shown = PendingOverlay.apply(pending, to: shown, collection: collection) }
-        if syncState { shown = SyncStateMarks.apply(pending: pending, failed: failed, to: shown, collection: collection) }
+        if syncState {
+            shown = SyncStateMarks.apply(pending: pending, failed: failed, to: shown, collection: collection)
+        }
         return shown
     }
 }

@@ -33,7 +33,9 @@ enum ClientSummaryView {
             ],
             [
                 "Open missed billing",
-                colour(money(figures.openMissedBilling.amount), figures.openMissedBilling.count > 0 ? .yellow : nil, terminal),
+                colour(
+                    money(figures.openMissedBilling.amount), figures.openMissedBilling.count > 0 ? .yellow : nil,
+                    terminal),
                 plural(figures.openMissedBilling.count, "item") + " a month",
             ],
             [
@@ -68,7 +70,10 @@ enum ClientSummaryView {
     ) {
         terminal.line(title.padding(toLength: 16, withPad: " ", startingAt: 0) + String(writes.count))
         let rows = writes.map { write in
-            ["  " + String(write.id.prefix(8)), write.kind.rawValue, write.touchedItemIds.joined(separator: ", "), note(write)]
+            [
+                "  " + String(write.id.prefix(8)), write.kind.rawValue, write.touchedItemIds.joined(separator: ", "),
+                note(write),
+            ]
         }
         for row in Format.table(rows) { terminal.line(row) }
     }

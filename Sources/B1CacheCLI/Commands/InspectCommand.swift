@@ -104,7 +104,9 @@ enum InspectCommand: Command {
         guard exists else { return }
         let total = states.total
         var items = "\(total.pending) pending, \(total.failed) failed"
-        if total.pending + total.failed > 0 { items += terminal.paint("  see 'b1cache show COLLECTION --sync-state'", .dim) }
+        if total.pending + total.failed > 0 {
+            items += terminal.paint("  see 'b1cache show COLLECTION --sync-state'", .dim)
+        }
         terminal.line("Items touched  " + items)
         terminal.line(
             "Budget         " + StorageReport.usage(storage, terminal: terminal) + "; writes ("

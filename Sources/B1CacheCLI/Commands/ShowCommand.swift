@@ -51,7 +51,9 @@ enum ShowCommand: Command {
             throw UsageError("'show' takes one collection", hint: "collections are: \(CollectionName.namesList)")
         }
         let clientId = arguments.value("--client")
-        if let clientId, clientId.isEmpty { throw UsageError("--client needs a client id, e.g. --client cl_mwa62hgypj") }
+        if let clientId, clientId.isEmpty {
+            throw UsageError("--client needs a client id, e.g. --client cl_mwa62hgypj")
+        }
         guard let word = positionals.first else {
             guard let clientId else {
                 throw UsageError(
