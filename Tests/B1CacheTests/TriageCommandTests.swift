@@ -147,6 +147,45 @@ import Testing
         #expect(!result.output.contains("\u{1B}["))
     }
 
+    /// `show` with stdout on a pseudo-terminal (python's `pty`): what a person at a terminal sees.
+    func onATerminal(_ arguments: [String]) throws -> CommandResult {
+        let script = """
+            import os, pty, subprocess, sys
+            master, slave = pty.openpty()
+            p = subprocess.Popen(sys.argv[1:], stdout=slave, stderr=subprocess.DEVNULL)
+            os.close(slave)
+            seen = b""
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            sys.stdout.write(seen.decode(errors="replace").replace("\\r\\n", "\\n"))
+            sys.exit(p.wait())
+            """
+        return try CommandRunner.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["python3", "-c", script, CommandRunner.binary.path, "show"] + arguments + ["--cache-dir", cache.path],
+            environment: ["NO_COLOR": "1"])
+    }
+
+    @Test func onATerminalThePictureIsASummaryAndJsonStillGivesTheLines() throws {
+        let summary = try onATerminal(["--client", Self.client])
+        #expect(summary.status == 0)
+        #expect(summary.output.hasPrefix("Harbourside Dental Ltd  \(Self.client)"), "\(summary.output)")
+        #expect(summary.output.contains("\nMRR "))
+        #expect(summary.output.contains("\nDrafts to approve "))
+        #expect(!summary.output.contains("{\""))
+        let lines = try onATerminal(["--client", Self.client, "--json"])
+        #expect(lines.status == 0)
+        let parsed = try lines.lines.map { try JSONParser.parse($0) }
+        #expect(parsed == (try shown(["--client", Self.client])))
+        #expect(parsed.allSatisfy { $0["_collection"]?.stringValue != nil })
+    }
+
     @Test func mistakesAreRefusedWithTheirExitCodeAndAHint() throws {
         let unknown = try b1cache(["show", "--client", "harbourside"])
         #expect(unknown.status == 1)

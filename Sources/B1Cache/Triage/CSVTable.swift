@@ -43,32 +43,88 @@ public struct CSVTable: Sendable {
     public static let lineEnd = "\r\n"
 
     /// The header line, without its line end.
-    public var header: String { record(fields) }
+    public var header: String { String(decoding: bytes { $0.appendRecord(fields.map { .string($0) }) }, as: UTF8.self) }
 
     /// One item's line, without its line end.
-    public func row(_ item: JSONValue) -> String { record(fields.map { Self.cell(item[$0]) }) }
+    public func row(_ item: JSONValue) -> String {
+        String(decoding: bytes { $0.appendRow(item, fields: fields) }, as: UTF8.self)
+    }
 
     /// The whole table, header first, every line ended by CRLF.
     public func render(_ items: [JSONValue]) -> String {
-        ([header] + items.map(row)).map { $0 + Self.lineEnd }.joined()
+        String(decoding: encoded(items), as: UTF8.self)
+    }
+
+    /// The whole table as UTF-8, header first, every line ended by CRLF (the fast form of `render`).
+    public func encoded(_ items: [JSONValue]) -> [UInt8] {
+        Array((header + Self.lineEnd).utf8) + encodedRows(items[...])
+    }
+
+    /// The rows of `items` as UTF-8, each ended by CRLF, without the header: a long table in pieces.
+    public func encodedRows(_ items: ArraySlice<JSONValue>) -> [UInt8] {
+        bytes { output in
+            for item in items {
+                output.appendRow(item, fields: fields)
+                output.append(contentsOf: [0x0D, 0x0A])
+            }
+        }
     }
 
     /// A value as its cell text (before quoting).
     public static func cell(_ value: JSONValue?) -> String {
-        switch value {
-        case nil, .null?: ""
-        case .string(let text)?: text
-        case .number(let text)?: text
-        case .bool(let flag)?: flag ? "true" : "false"
-        case let nested?: JSONWriter.compactString(nested)
-        }
+        String(decoding: bytes { $0.appendCell(value) }, as: UTF8.self)
     }
 
     /// `text` quoted when RFC 4180 needs it.
     public static func quoted(_ text: String) -> String {
-        let special = text.unicodeScalars.contains { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" }
-        return special ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        String(decoding: bytes { $0.appendQuoted(Array(text.utf8)) }, as: UTF8.self)
     }
 
-    private func record(_ cells: [String]) -> String { cells.map(Self.quoted).joined(separator: ",") }
+    private func bytes(_ build: (inout [UInt8]) -> Void) -> [UInt8] { Self.bytes(build) }
+
+    private static func bytes(_ build: (inout [UInt8]) -> Void) -> [UInt8] {
+        var output: [UInt8] = []
+        build(&output)
+        return output
+    }
+}
+
+extension [UInt8] {
+    fileprivate mutating func appendRow(_ item: JSONValue, fields: [String]) {
+        appendRecord(fields.map { item[$0] })
+    }
+
+    fileprivate mutating func appendRecord(_ values: [JSONValue?]) {
+        var cell: [UInt8] = []
+        for (index, value) in values.enumerated() {
+            if index > 0 { append(0x2C) }
+            cell.removeAll(keepingCapacity: true)
+            cell.appendCell(value)
+            appendQuoted(cell)
+        }
+    }
+
+    fileprivate mutating func appendCell(_ value: JSONValue?) {
+        switch value {
+        case nil, .null?: break
+        case .string(let text)?: append(contentsOf: text.utf8)
+        case .number(let text)?: append(contentsOf: text.utf8)
+        case .bool(let flag)?: append(contentsOf: (flag ? "true" : "false").utf8)
+        case let nested?: JSONWriter.writeCompact(nested, into: &self)
+        }
+    }
+
+    /// `cell`, in double quotes with its quotes doubled when it holds a comma, a quote, CR or LF.
+    fileprivate mutating func appendQuoted(_ cell: [UInt8]) {
+        guard cell.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0D || $0 == 0x0A }) else {
+            append(contentsOf: cell)
+            return
+        }
+        append(0x22)
+        for byte in cell {
+            append(byte)
+            if byte == 0x22 { append(0x22) }
+        }
+        append(0x22)
+    }
 }

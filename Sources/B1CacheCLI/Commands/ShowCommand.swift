@@ -160,9 +160,14 @@ enum ShowCommand: Command {
             }
             let table = try CSVTable(items: items, fields: fields)
             guard !table.fields.isEmpty else { return }  // no items and no --fields: not even a header to print
-            // line() ends each with LF, so CR before it makes RFC 4180's CRLF.
-            terminal.line(table.header + "\r")
-            for item in items { terminal.line(table.row(item) + "\r") }
+            // A thousand rows at a time; raw() because CSV ends its lines with CRLF, not line()'s LF.
+            terminal.raw(table.header + CSVTable.lineEnd)
+            var start = 0
+            while start < items.count {
+                let end = min(start + 1000, items.count)
+                terminal.raw(String(decoding: table.encodedRows(items[start..<end]), as: UTF8.self))
+                start = end
+            }
         }
     }
 }
