@@ -23,52 +23,58 @@ enum Backoff {
 }
 
 /// The envelopes one flush has read, with the server's answers merged into them as the batches come back: the
-/// flush holds the lock, so no one else writes them. A batch's answers cost O(batch) here; the envelopes are
+/// flush holds the lock, so no one else writes them. The items are held as their encoded bytes (`EncodedItems`,
+/// about the file's size, not a `JSONValue` tree), a batch's answers cost O(batch) here, and the envelopes are
 /// written only at a checkpoint (`save`), so a flush of N writes rewrites each envelope about N / (items ÷
 /// `Flusher.checkpointRatio`) times instead of once per batch.
 final class LoadedEnvelopes {
     private let store: CacheStore
-    private var loaded: [CollectionName: Envelope?] = [:]
-    /// Envelopes changed since the last save, with the merge holding their items.
-    private var drafts: [CollectionName: ItemMerge] = [:]
+    /// Each collection read: its envelope (without its items) and the merge holding them; nil when never synced.
+    private var loaded: [CollectionName: (envelope: Envelope, merge: ItemMerge<EncodedItems>)?] = [:]
+    /// Collections changed since the last save.
+    private var dirty: Set<CollectionName> = []
     private var pullWhole: Set<CollectionName> = []
 
     init(store: CacheStore) { self.store = store }
 
-    func envelope(for collection: CollectionName) throws -> Envelope? {
-        if let known = loaded[collection] { return known }
-        let envelope = try store.envelope(for: collection)
-        loaded[collection] = envelope
-        return envelope
-    }
-
     /// Merges a batch's answers into a collection (nothing for one never synced: sync fetches it whole); with
     /// `pullWhole` its cursor goes at the next save, so the next sync pulls it whole.
     func merge(_ items: [JSONValue], deleted: [String], into collection: CollectionName, pullWhole: Bool) throws {
-        guard let envelope = try envelope(for: collection) else { return }
-        var merge = drafts.removeValue(forKey: collection) ?? ItemMerge(items: envelope.items)
-        merge.apply(items: items, deleted: deleted)
-        drafts[collection] = merge
+        if loaded[collection] == nil {
+            loaded[collection] = .some(try store.encodedEnvelope(for: collection).map { ($0.envelope, $0.items) })
+        }
+        // Taken out while it changes, so its storage is not copied (one reference).
+        guard var entry = loaded.removeValue(forKey: collection) ?? nil else {
+            loaded[collection] = .some(nil)
+            return
+        }
+        entry.merge.apply(items: items, deleted: deleted)
+        loaded[collection] = entry
+        dirty.insert(collection)
         if pullWhole { self.pullWhole.insert(collection) }
     }
 
     /// How many items the next `save` writes (the cost of a checkpoint).
-    var unsavedItems: Int { drafts.keys.reduce(0) { $0 + ((loaded[$1] ?? nil)?.items.count ?? 0) } }
+    var unsavedItems: Int { dirty.reduce(0) { $0 + ((loaded[$1] ?? nil)?.merge.items.count ?? 0) } }
 
     /// Writes every changed envelope (one manifest write for all), durably.
     func save() throws {
-        var envelopes: [Envelope] = []
-        for (collection, merge) in drafts.sorted(by: { $0.key < $1.key }) {
-            guard var envelope = try envelope(for: collection) else { continue }
-            envelope.items = merge.result
+        var envelopes: [(envelope: Envelope, encoded: EncodedItems?)] = []
+        for collection in dirty.sorted() {
+            guard var entry = loaded[collection] ?? nil else { continue }
             // Without a cursor the next sync pulls the collection whole, bringing the rejected items' real state.
-            if pullWhole.contains(collection) { envelope.cursor = nil }
-            envelopes.append(envelope)
+            if pullWhole.contains(collection) { entry.envelope.cursor = nil }
+            envelopes.append((entry.envelope, entry.merge.items))
         }
         if !envelopes.isEmpty {
-            for written in try store.replaceEnvelopes(envelopes) { loaded[written.collection] = written }
+            for written in try store.replaceEnvelopes(encoded: envelopes) {
+                if var entry = loaded.removeValue(forKey: written.collection) ?? nil {
+                    entry.envelope = written  // the new revision
+                    loaded[written.collection] = entry
+                }
+            }
         }
-        drafts = [:]
+        dirty = []
         pullWhole = []
     }
 }
