@@ -27,15 +27,21 @@ enum QueueIndex {
         var bytes: Int64
         var oldest: String?
         var newest: String?
+        /// True when the file holds exactly one line for each pending file and no other: a reader may then take
+        /// the lines without listing `queue/` (false once a superseded write leaves its line behind).
+        var exact = false
     }
 
-    /// What coalescing needs of one pending write (`WritePayload`'s keys), and its size.
+    /// What coalescing needs of one pending write (`WritePayload`'s keys), what the triage counts need (the
+    /// collection and items it touches, `PendingWrite.touchedItemIds`), and its size.
     struct Facts: Equatable {
         var id: String
         var bytes: Int64
         var supersedeKey: String?
         var touchedKeys: [String]
         var appliedItems: [String]
+        var collection: String
+        var targetIds: [String]
 
         init(_ write: PendingWrite, bytes: Int64) {
             let payload = write.typedPayload
@@ -44,14 +50,21 @@ enum QueueIndex {
             supersedeKey = payload.supersedeKey
             touchedKeys = payload.touchedKeys.sorted()
             appliedItems = payload.appliedItems
+            collection = write.kind.collection.rawValue
+            targetIds = payload.targetIds
         }
 
-        init(id: String, bytes: Int64, supersedeKey: String?, touchedKeys: [String], appliedItems: [String]) {
+        init(
+            id: String, bytes: Int64, supersedeKey: String?, touchedKeys: [String], appliedItems: [String],
+            collection: String, targetIds: [String]
+        ) {
             self.id = id
             self.bytes = bytes
             self.supersedeKey = supersedeKey
             self.touchedKeys = touchedKeys
             self.appliedItems = appliedItems
+            self.collection = collection
+            self.targetIds = targetIds
         }
     }
 
@@ -79,19 +92,22 @@ enum QueueIndex {
         return facts
     }
 
-    /// One line: `[file name, bytes, supersede key, touched keys, applied items]`.
+    /// One line: `[file name, bytes, supersede key, touched keys, applied items, collection, target ids]`.
     static func parseLine(_ line: Data) -> (name: String, facts: Facts)? {
-        guard let value = try? JSONParser.parse(line), let fields = value.arrayValue, fields.count == 5,
+        guard let value = try? JSONParser.parse(line), let fields = value.arrayValue, fields.count == 7,
             let name = fields[0].stringValue, let id = writeId(inName: name),
             let bytes = fields[1].intValue,
             let touched = fields[3].arrayValue?.compactMap(\.stringValue),
-            let applied = fields[4].arrayValue?.compactMap(\.stringValue)
+            let applied = fields[4].arrayValue?.compactMap(\.stringValue),
+            let collection = fields[5].stringValue,
+            let targets = fields[6].arrayValue?.compactMap(\.stringValue)
         else { return nil }
         let key = fields[2].stringValue
         // Touched keys are left out when they are only the write's own key (most writes).
         let facts = Facts(
             id: id, bytes: Int64(bytes), supersedeKey: key,
-            touchedKeys: touched.isEmpty ? key.map { [$0] } ?? [] : touched, appliedItems: applied)
+            touchedKeys: touched.isEmpty ? key.map { [$0] } ?? [] : touched, appliedItems: applied,
+            collection: collection, targetIds: targets)
         return (name, facts)
     }
 
@@ -101,7 +117,8 @@ enum QueueIndex {
             .array([
                 .string(name), .integer(fact.bytes), .optionalString(fact.supersedeKey),
                 .array(fact.touchedKeys == fact.supersedeKey.map { [$0] } ? [] : fact.touchedKeys.map { .string($0) }),
-                .array(fact.appliedItems.map { .string($0) }),
+                .array(fact.appliedItems.map { .string($0) }), .string(fact.collection),
+                .array(fact.targetIds.map { .string($0) }),
             ]))
     }
 
@@ -125,7 +142,7 @@ enum QueueIndex {
         else { return nil }
         return Header(
             queueModified: Int64(modified), count: count, bytes: Int64(bytes), oldest: object["oldest"]?.stringValue,
-            newest: object["newest"]?.stringValue)
+            newest: object["newest"]?.stringValue, exact: object["exact"]?.boolValue ?? false)
     }
 
     // MARK: Writing (holding `locked`)
@@ -165,24 +182,33 @@ enum QueueIndex {
     /// the file's bytes (nil leaves a file out: one that could not be read), then the header, stamped with
     /// `queue/`'s modification time now (holding `locked`, after the change). Durable, as every file of the cache;
     /// staged in `queue/.tmp`, so `queue/`'s own time stays as it was.
-    static func write(_ paths: CachePaths, names: [String], line: (String) -> (bytes: Int64, line: [UInt8])?) throws {
+    @discardableResult
+    static func write(_ paths: CachePaths, names: [String], line: (String) -> (bytes: Int64, line: [UInt8])?) throws
+        -> Bool
+    {
         var bytes: Int64 = 0
+        var lines = 0
         var body: [UInt8] = []
         body.reserveCapacity(names.count * 120)
         for name in names {
             guard let entry = line(name) else { continue }
+            lines += 1
             bytes += entry.bytes
             body += entry.line
             body.append(UInt8(ascii: "\n"))
         }
-        guard let header = try header(paths, count: names.count, bytes: bytes, oldest: names.first, newest: names.last)
-        else { return }
+        let exact = lines == names.count
+        guard
+            let header = try header(
+                paths, count: names.count, bytes: bytes, oldest: names.first, newest: names.last, exact: exact)
+        else { return false }
         var data = Data(body)
         data.append(header)
         // Staged in queue/.tmp, whose orphans every enqueue sweeps (a crash must leave no temp at the root).
         do { try DurableFile.write(data, to: paths.queueIndex, staging: paths.queueStaging) } catch {
             throw StoreError.from(error, writing: paths.queueIndex)
         }
+        return exact
     }
 
     /// Appends the lines of writes just queued (newer than every line already there, so the order holds) and a
@@ -191,9 +217,11 @@ enum QueueIndex {
     /// ends without a header; either way the index is ignored, never believed. The lines of removed writes stay
     /// until the next whole `write` (readers skip lines of names not listed).
     static func append(
-        _ paths: CachePaths, lines: [[UInt8]], count: Int, bytes: Int64, oldest: String?, newest: String?
+        _ paths: CachePaths, lines: [[UInt8]], count: Int, bytes: Int64, oldest: String?, newest: String?,
+        exact: Bool
     ) throws -> Bool {
-        guard let header = try header(paths, count: count, bytes: bytes, oldest: oldest, newest: newest) else {
+        guard let header = try header(paths, count: count, bytes: bytes, oldest: oldest, newest: newest, exact: exact)
+        else {
             return false
         }
         // A newline first: after a torn append the file ends mid-line, and this append must not be glued to it.
@@ -209,17 +237,54 @@ enum QueueIndex {
     }
 
     /// The header line (with its newline), stamped with `queue/`'s time now; nil without a `queue/`.
-    private static func header(_ paths: CachePaths, count: Int, bytes: Int64, oldest: String?, newest: String?)
-        throws -> Data?
-    {
+    private static func header(
+        _ paths: CachePaths, count: Int, bytes: Int64, oldest: String?, newest: String?, exact: Bool
+    ) throws -> Data? {
         guard let queue = try CacheRoot.statusOf(paths.queue) else { return nil }
         // A file that could not be read has no line but is still counted: the header counts the folder.
         let header: JSONObject = [
             "format": .string(format), "schemaVersion": .integer(schemaVersion),
             "queueModified": .integer(queue.modifiedNanoseconds), "count": .integer(count),
             "bytes": .integer(bytes), "oldest": .optionalString(oldest), "newest": .optionalString(newest),
+            "exact": .bool(exact),
         ]
         return Data((JSONWriter.compactString(.object(header)) + "\n").utf8)
+    }
+}
+
+/// The collection and items each pending write touches (`PendingWrite.touchedItemIds`), for the triage counts:
+/// from the index's lines while its header is fresh, for every listed file it has a line for (the others are
+/// read); nil when the index is not fresh. `unreadable` counts the files that could not be read.
+struct PendingTargets {
+    var targets: [(collection: CollectionName, ids: [String])] = []
+    var unreadable = 0
+
+    static func load(_ paths: CachePaths) throws -> PendingTargets? {
+        guard let header = QueueIndex.freshHeader(paths), let index = QueueIndexBody.load(paths) else { return nil }
+        if header.exact {
+            // One line per pending file and no other: no listing needed.
+            var result = PendingTargets()
+            for line in index.writeLines() {
+                guard let read = index.targets(of: line), let collection = CollectionName(rawValue: read.collection)
+                else { return nil }
+                result.targets.append((collection, read.ids))
+            }
+            if result.targets.count == header.count { return result }
+        }
+        let queue = WriteQueue(paths: paths)
+        let names = try queue.pendingNames()
+        var result = PendingTargets()
+        for (name, line) in zip(names, index.cover(names)) {
+            if let line, let read = index.targets(of: line), let collection = CollectionName(rawValue: read.collection)
+            {
+                result.targets.append((collection, read.ids))
+            } else if let write = try? queue.readWithSize(name).write {
+                result.targets.append((write.kind.collection, write.touchedItemIds))
+            } else {
+                result.unreadable += 1
+            }
+        }
+        return result
     }
 }
 

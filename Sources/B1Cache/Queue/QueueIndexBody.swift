@@ -102,6 +102,46 @@ struct QueueIndexBody {
     /// The facts a line gives; nil when it is not a line b1cache writes.
     func facts(of line: Line) -> QueueIndex.Facts? { QueueIndex.parseLine(Data(bytes[line.range]))?.facts }
 
+    /// Every line about a write file, in order (headers and lines that do not parse left out).
+    func writeLines() -> [Line] {
+        var result: [Line] = []
+        var start = 0
+        while let line = nextLine(from: &start) { result.append(Line(range: line.range, size: line.size)) }
+        return result
+    }
+
+    /// A line's collection and target ids (its last two fields), read without a parse for a line with no escape in
+    /// it (every string between plain quotes); a line with one is parsed whole (`facts`).
+    func targets(of line: Line) -> (collection: String, ids: [String])? {
+        let slice = bytes[line.range]
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+        guard !slice.contains(backslash) else {
+            return facts(of: line).map { ($0.collection, $0.targetIds) }
+        }
+        var depth = 0
+        var field = 0
+        var collection: String?
+        var ids: [String] = []
+        var index = slice.startIndex
+        while index < slice.endIndex {
+            let byte = slice[index]
+            if byte == quote {
+                guard let end = slice[(index + 1)...].firstIndex(of: quote) else { return nil }
+                let text = String(decoding: slice[(index + 1)..<end], as: UTF8.self)
+                if depth == 1 && field == 5 { collection = text }
+                if depth == 2 && field == 6 { ids.append(text) }
+                index = end + 1
+                continue
+            }
+            if byte == UInt8(ascii: "[") { depth += 1 }
+            if byte == UInt8(ascii: "]") { depth -= 1 }
+            if byte == UInt8(ascii: ",") && depth == 1 { field += 1 }
+            index += 1
+        }
+        guard field == 6, depth == 0, let collection else { return nil }
+        return (collection, ids)
+    }
+
     /// A line's bytes, to copy into the next index unchanged.
     func bytes(of line: Line) -> ArraySlice<UInt8> { bytes[line.range] }
 

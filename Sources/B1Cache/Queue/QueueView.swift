@@ -30,6 +30,8 @@ final class QueueView {
     private var fileLines = 0
     /// Whether the index file holds a line for every pending name that has none in `lines` but is `appended`.
     private var indexOnDisk = false
+    /// Whether the index file holds exactly one line per pending file (`QueueIndex.Header.exact`).
+    private var exact = false
     /// What coalescing needs of the files the index does not describe (read here) and of the writes added.
     private var known: [String: QueueIndex.Facts] = [:]
     /// The names in `known` by each key and item their facts mention, so a look-up costs O(1) here.
@@ -61,6 +63,10 @@ final class QueueView {
         if rereadIndex { index = nil }
         readIndexOnce()
         let covered = index?.cover(listed) ?? Array(repeating: nil, count: listed.count)
+        // A listed file without a line, or a line of a file not listed (removed by hand): no longer exact.
+        if let index, covered.contains(where: { $0 == nil }) || index.writeLines().count != covered.count {
+            exact = false
+        }
         var fresh: [String: QueueIndex.Facts] = [:]
         for (name, line) in zip(listed, covered) {
             if let write = callerRead[name], let size = try? CacheRoot.statusOf(paths.queued(name))?.size {
@@ -89,6 +95,9 @@ final class QueueView {
         index = QueueIndexBody.load(paths)
         fileLines = index?.lineCount ?? 0
         indexOnDisk = index != nil
+        exact =
+            (try? System.readTail(paths.queueIndex.path, count: 16 * 1024)).flatMap(QueueIndex.header(of:))?.exact
+            ?? false
         appended = []
     }
 
@@ -125,6 +134,7 @@ final class QueueView {
         guard let position = names.lastIndex(where: { QueueIndex.writeId(inName: $0) == id }) else { return nil }
         let name = names.remove(at: position)
         let line = lines.remove(at: position)
+        if line != nil || appended.contains(name) { exact = false }  // its line stays in the file
         if let fact = known.removeValue(forKey: name) {
             totalBytes -= fact.bytes
             if !appended.contains(name) { missing -= 1 }
@@ -165,7 +175,8 @@ final class QueueView {
                 known[name].map { Array(QueueIndex.line(name: name, facts: $0).utf8) }
             }
             if try QueueIndex.append(
-                paths, lines: newLines, count: names.count, bytes: bytes, oldest: names.first, newest: names.last)
+                paths, lines: newLines, count: names.count, bytes: bytes, oldest: names.first, newest: names.last,
+                exact: exact)
             {
                 appended.formUnion(fresh)
                 missing -= fresh.count
@@ -175,7 +186,7 @@ final class QueueView {
             }
         }
         var line = lines.makeIterator()
-        try QueueIndex.write(paths, names: names) { name in
+        exact = try QueueIndex.write(paths, names: names) { name in
             let indexed = line.next() ?? nil
             if let fact = known[name] { return (fact.bytes, Array(QueueIndex.line(name: name, facts: fact).utf8)) }
             guard let indexed, let index else { return nil }
