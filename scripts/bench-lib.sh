@@ -149,6 +149,9 @@ stop_server() {
 start_server() {
     local seed=$1 scratch=$2 tenths=${3:-100} url=
     rm -f "$scratch"/server.sqlite*
+    # Emptied here, not only by the redirection below: that happens in the child, which may run after the loop
+    # has read the previous server's address (then the part talks to a server already killed).
+    : >"$scratch/server.out"
     python3 Tests/ReferenceServer/server.py --port 0 --seed "$seed" --db "$scratch/server.sqlite" \
         >"$scratch/server.out" 2>"$scratch/server.err" &
     server_pid=$!

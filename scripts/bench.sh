@@ -11,25 +11,28 @@
 #              under 100 ms of latency (bench-flush.sh)
 #   sync       a 100,000-invoice collection pulled full and incrementally (time and peak memory), beside a plain
 #              HTTP client and jq; inspect on that cache beside jq (bench-sync.sh)
+#   queue      inspect, status and one enqueue at 0, 2,000 and 20,000 pending writes beside a listing of the
+#              folder, and flush writes/s at 2,000 and 20,000 beside the server bound (bench-queue.sh)
 #
-#   BENCH_PARTS="envelopes enqueue flush sync"   the parts to run (default: all, in this order)
+#   BENCH_PARTS="envelopes enqueue flush sync queue"   the parts to run (default: all, in this order)
 #   Each part's own settings (BENCH_SIZES, BENCH_WRITES, …) are listed at the top of its script.
 
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
-read -ra PARTS <<<"${BENCH_PARTS:-envelopes enqueue flush sync}"
+read -ra PARTS <<<"${BENCH_PARTS:-envelopes enqueue flush sync queue}"
 
 declare -A titles=(
     [envelopes]="Envelopes and inspect"
     [enqueue]="Enqueue"
     [flush]="Flush"
     [sync]="Sync"
+    [queue]="Queue size"
 )
 for part in "${PARTS[@]}"; do
     if [[ -z ${titles[$part]:-} ]]; then
-        echo "bench: BENCH_PARTS holds '$part'; the parts are: envelopes enqueue flush sync" >&2
+        echo "bench: BENCH_PARTS holds '$part'; the parts are: envelopes enqueue flush sync queue" >&2
         exit 2
     fi
 done

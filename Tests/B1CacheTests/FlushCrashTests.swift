@@ -43,20 +43,8 @@ import Testing
         return process
     }
 
-    /// The extra items (`ids[i]` applies `mb_t…i`) whose write is no longer queued but whose cached state is not the
-    /// server's: a write file may go only once the server's answer is in the envelope, or the cache would show the
-    /// old state with nothing left to correct it until the next sync.
     func itemsWhoseWriteLeftTheQueueButNotTheServersStateInTheCache(_ ids: [String]) throws -> [String] {
-        let pending = try Stress.queuedIds(cache).pending
-        func byId(_ items: [JSONValue]) -> [String: String] {
-            Dictionary(
-                items.compactMap { item in item["id"]?.stringValue.map { ($0, JSONWriter.compactString(item)) } },
-                uniquingKeysWith: { first, _ in first })
-        }
-        let cached = byId(try CacheStore(paths: CachePaths(root: cache)).envelope(for: .missedBilling)?.items ?? [])
-        let served = byId(try server.items("missed-billing"))
-        return ids.enumerated().filter { !pending.contains($0.element) }.map { Stress.extraItem($0.offset) }
-            .filter { cached[$0] == nil || cached[$0] != served[$0] }
+        try Stress.answeredButNotCached(ids, cache: cache, server: server)
     }
 
     @Test func sigkillOfTheFlusherAtRandomMomentsNeverLosesOrDoublesAWrite() throws {

@@ -82,7 +82,7 @@ import Testing
     /// The writes, queued in order into an empty view; returns, for the last, the write it supersedes.
     func superseded(after pending: [PendingWrite], by last: PendingWrite) -> String? {
         let view = QueueView(paths: CachePaths(root: folder.path("cache")))
-        for write in pending { view.add(write, name: WriteNamer.next(id: write.id)) }
+        for write in pending { view.add(write, name: WriteNamer.next(id: write.id), bytes: 0) }
         return view.superseded(by: last)
     }
 

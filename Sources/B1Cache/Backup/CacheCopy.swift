@@ -50,7 +50,10 @@ struct CacheCopy {
         for name in try names(in: from) {
             let path = relative.isEmpty ? name : relative + "/" + name
             let item = url(source.root, path)
-            if DurableFile.isTempName(name) || item.path == source.lock.path { continue }
+            // The queue index describes the source's queue/, not the copy's (FORMATS.md §5): the copy writes its own.
+            if DurableFile.isTempName(name) || item.path == source.lock.path || item.path == source.queueIndex.path {
+                continue
+            }
             guard let status = try CacheRoot.statusOf(item) else { continue }  // removed meanwhile
             if status.isSymbolicLink {
                 result.skipped.append("\(path) (a symbolic link)")

@@ -73,7 +73,8 @@ public struct FlushReport: Sendable, Equatable {
 /// Order and exactly-once rules enforced here: writes go out in batches in queue order with their id as the
 /// idempotency key; the server's entities are written into the envelopes *before* a write file is removed, so a
 /// crash at any point leaves the write queued and re-sending it is answered as a duplicate; the first transient
-/// failure stops the flush so no later write overtakes an earlier one.
+/// failure stops the flush so no later write overtakes an earlier one. Answers are merged in memory batch by batch
+/// and committed at checkpoints (`checkpointRatio`), so the envelope rewrites cost O(writes) over a flush.
 public struct Flusher: Sendable {
     /// The cache being flushed.
     public let paths: CachePaths
@@ -116,57 +117,93 @@ public struct Flusher: Sendable {
         let eligible = plan.writes
         let total = eligible.count
         let loaded = LoadedEnvelopes(store: CacheStore(paths: paths))
+        // Answers not yet committed: merged into `loaded`, their write files still queued (see `checkpointDue`).
+        var uncommitted = BatchResolution()
         var done = 0
         var position = 0
         progress?(0, total)
-        while position < eligible.count {
-            let batch = Array(eligible[position..<min(position + options.batchSize, eligible.count)])
-            let outcomes = try await send(batch.map(\.write), report: &report)
-            var resolved = BatchResolution()
-            writesOfBatch: for item in batch {
-                switch outcomes[item.write.id] ?? .notAttempted {
-                case .applied(let collection, let entities, let duplicate):
-                    resolved.successes.append((item.write, item.entry, collection, entities, duplicate))
-                case .rejected(let message, let current):
-                    resolved.failures.append((attempted(item.write, error: message, now: now), item.entry))
-                    if let current {
-                        resolved.refreshed.append(current)
-                    } else {
-                        resolved.pullWhole.insert(item.write.kind.collection)
-                    }
-                case .transient(let message, let retryAfter):
-                    var write = attempted(item.write, error: message, now: now)
-                    if write.attempts >= options.maximumAttempts {
-                        let gaveUp = " (gave up after \(write.attempts) attempts)"
-                        write.lastError = WriteLimits.truncatedError(message) + gaveUp
-                        resolved.failures.append((write, item.entry))
-                        continue writesOfBatch
-                    }
-                    write.nextAttemptAt = now.addingTimeInterval(
-                        Backoff.delay(attempts: write.attempts, retryAfter: retryAfter))
-                    resolved.retryLater = (write, item.entry)
-                    report.stoppedAt = (write.id, message)
-                    report.stoppedByFailure = true
-                    break writesOfBatch
-                case .notAttempted:
-                    break writesOfBatch
+        do {
+            while position < eligible.count {
+                let batch = Array(eligible[position..<min(position + options.batchSize, eligible.count)])
+                let outcomes = try await send(batch.map(\.write), report: &report)
+                let resolved = resolve(batch, outcomes, report: &report, now: now)
+                try resolved.merge(into: loaded)
+                uncommitted.append(resolved)
+                if resolved.needsCommitNow || checkpointDue(uncommitted.successes.count, loaded) {
+                    try commit(uncommitted, envelopes: loaded, report: &report, now: now)
+                    uncommitted = BatchResolution()
                 }
+                let processed = resolved.successes.count + resolved.failures.count
+                done += processed
+                progress?(done, total)
+                if resolved.retryLater != nil { break }
+                if processed == 0 {
+                    report.stoppedAt = (batch[0].write.id, "the server did not attempt it")
+                    report.stoppedByFailure = true
+                    break
+                }
+                // Writes the server did not attempt (after one that moved to failed/) go in the next batch.
+                position += processed
             }
-            try commit(resolved, envelopes: loaded, report: &report, now: now)
-            let processed = resolved.successes.count + resolved.failures.count
-            done += processed
-            progress?(done, total)
-            if resolved.retryLater != nil { break }
-            if processed == 0 {
-                report.stoppedAt = (batch[0].write.id, "the server did not attempt it")
-                report.stoppedByFailure = true
-                break
-            }
-            // Writes the server did not attempt (after one that moved to failed/) go in the next batch.
-            position += processed
+            try commit(uncommitted, envelopes: loaded, report: &report, now: now)
+        } catch {
+            // What the server answered before the error is still committed when the disk allows; if it does not,
+            // those writes stay queued and the next flush gets duplicates for them.
+            if !uncommitted.successes.isEmpty { try? commit(uncommitted, envelopes: loaded, report: &report, now: now) }
+            throw error
         }
-        report.remaining = try queue.pendingEntries().count
+        // The queue index again, from what this flush read and the files queued meanwhile.
+        let known = Dictionary(listed.compactMap { item in item.write.map { (item.entry.fileName, $0) } }) { a, _ in a }
+        report.remaining = try QueueIndex.changing(paths, known: known) {}.pending.count
         return report
+    }
+
+    /// The writes before the first checkpoint rewrite the envelopes only once the answers waiting for it number
+    /// at least 1 / `checkpointRatio` of the items the rewrite writes: each write then costs at most
+    /// `checkpointRatio` items of rewriting, whatever the collection's size, and a flush of N writes O(N) in all
+    /// (docs/WRITES.md, "How flush commits"). A small collection is still written after every batch.
+    static let checkpointRatio = 4
+
+    private func checkpointDue(_ waiting: Int, _ loaded: LoadedEnvelopes) -> Bool {
+        waiting * Self.checkpointRatio >= loaded.unsavedItems
+    }
+
+    /// What the server's outcomes mean for a batch's writes, in queue order, up to the first that stops the flush.
+    private func resolve(
+        _ batch: [(write: PendingWrite, entry: QueueEntry)], _ outcomes: [String: WriteOutcome],
+        report: inout FlushReport, now: Date
+    ) -> BatchResolution {
+        var resolved = BatchResolution()
+        writesOfBatch: for item in batch {
+            switch outcomes[item.write.id] ?? .notAttempted {
+            case .applied(let collection, let entities, let duplicate):
+                resolved.successes.append((item.write, item.entry, collection, entities, duplicate))
+            case .rejected(let message, let current):
+                resolved.failures.append((attempted(item.write, error: message, now: now), item.entry))
+                if let current {
+                    resolved.refreshed.append(current)
+                } else {
+                    resolved.pullWhole.insert(item.write.kind.collection)
+                }
+            case .transient(let message, let retryAfter):
+                var write = attempted(item.write, error: message, now: now)
+                if write.attempts >= options.maximumAttempts {
+                    let gaveUp = " (gave up after \(write.attempts) attempts)"
+                    write.lastError = WriteLimits.truncatedError(message) + gaveUp
+                    resolved.failures.append((write, item.entry))
+                    continue writesOfBatch
+                }
+                write.nextAttemptAt = now.addingTimeInterval(
+                    Backoff.delay(attempts: write.attempts, retryAfter: retryAfter))
+                resolved.retryLater = (write, item.entry)
+                report.stoppedAt = (write.id, message)
+                report.stoppedByFailure = true
+                break writesOfBatch
+            case .notAttempted:
+                break writesOfBatch
+            }
+        }
+        return resolved
     }
 
     /// The write after a failed attempt.

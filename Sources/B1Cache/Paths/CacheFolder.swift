@@ -4,7 +4,7 @@ import Foundation
 /// replaces or repairs a folder applies before it touches anything.
 ///
 /// A folder is a cache when every entry in it is one b1cache makes (`manifest.json`, `collections/`, `queue/`,
-/// `failed/`, `history.jsonl`, `quarantine/`, `flush.lock/`, `watch.json`, and its own hidden temp files). With
+/// `failed/`, `history.jsonl`, `quarantine/`, `flush.lock/`, `watch.json`, `queue-index.jsonl`, and its own hidden temp files). With
 /// `--cache-dir ~` or a mistyped `B1CACHE_DIR` the root is a home or project folder: its entries are not ours, so
 /// sign-out, restore and `verify --repair` refuse it instead of deleting, replacing or re-moding what is in it.
 public enum CacheFolder: Equatable, Sendable {
@@ -21,7 +21,7 @@ public enum CacheFolder: Equatable, Sendable {
     static func isOwnEntry(_ name: String, of paths: CachePaths) -> Bool {
         let own = [
             paths.manifest, paths.collections, paths.queue, paths.failed, paths.history, paths.quarantine,
-            paths.lock, paths.watchState,
+            paths.lock, paths.watchState, paths.queueIndex,
         ].map(\.lastPathComponent)
         return own.contains(name) || DurableFile.isTempName(name) || name == ".DS_Store"
     }

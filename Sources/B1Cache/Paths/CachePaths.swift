@@ -51,6 +51,8 @@ public struct CachePaths: Sendable, Equatable {
     public var failed: URL { root.appendingPathComponent("failed", isDirectory: true) }
     /// `history.jsonl`, what flush sent.
     public var history: URL { root.appendingPathComponent("history.jsonl", isDirectory: false) }
+    /// `queue-index.jsonl`, the hint that spares status, inspect and enqueue reading `queue/` (FORMATS.md §5).
+    public var queueIndex: URL { root.appendingPathComponent("queue-index.jsonl", isDirectory: false) }
     /// `quarantine/`, what `verify --repair` set aside.
     public var quarantine: URL { root.appendingPathComponent("quarantine", isDirectory: true) }
     /// `flush.lock/`, present while a process holds the lock.

@@ -96,6 +96,14 @@ public final class Enqueuer {
             }
         }
         try prepare()
+        // Holding the queue's folder lock: the view, the files and the index written after them then agree.
+        return try QueueIndex.locked(paths) { try queueLocked(validated, requests, now: now, lineError: lineError) }
+    }
+
+    private func queueLocked(
+        _ validated: [ValidatedRequest], _ requests: [WriteRequest], now: Date,
+        lineError: (Int, QueueError) -> QueueError
+    ) throws -> [EnqueueResult] {
         try view.refresh()
         // A kept id must be new: the same id twice would be applied once by the server and lose a write.
         if validated.contains(where: { $0.id != nil }) {
@@ -109,7 +117,7 @@ public final class Enqueuer {
                 }
             }
         }
-        var appliedBy = view.appliedItems
+        var appliedBy = view.appliedBy(Set(validated.flatMap(\.typed.targetIds)))
         for (index, item) in validated.enumerated() {
             do {
                 try item.typed.checkAgainstPending(appliedBy: appliedBy)
@@ -121,7 +129,7 @@ public final class Enqueuer {
             }
         }
         var newest = view.newestName
-        var created: [(write: PendingWrite, name: WriteFileName)] = []
+        var created: [(write: PendingWrite, name: WriteFileName, data: Data)] = []
         var replacedBy: [String: [String]] = [:]
         var removals: [URL] = []
         for (item, request) in zip(validated, requests) {
@@ -139,10 +147,11 @@ public final class Enqueuer {
                 }
                 replacedBy[id] = [old]
             }
-            view.add(write, name: name)
-            created.append((write, name))
+            let data = write.encoded()
+            view.add(write, name: name, bytes: Int64(data.count))
+            created.append((write, name, data))
         }
-        let files = created.map { (data: $0.write.encoded(), destination: paths.queued($0.name.fileName)) }
+        let files = created.map { (data: $0.data, destination: paths.queued($0.name.fileName)) }
         // Creation is atomic: each file is staged in queue/.tmp, fsynced and renamed in; then queue/ is fsynced
         // once. Superseded files go only after their replacements are durable (one already flushed is gone).
         do {
@@ -156,6 +165,9 @@ public final class Enqueuer {
             throw StoreError.from(error, writing: paths.queue)
         }
         view.markSeen()
+        // A hint only: a disk that refuses it loses nothing (the next reader lists the folder). A crash before it
+        // leaves the header of before, stamped with an older time than queue/ now has: ignored.
+        try? view.writeIndex()
         return created.map { entry in
             EnqueueResult(write: entry.write, fileName: entry.name.fileName, replaced: replacedBy[entry.write.id] ?? [])
         }

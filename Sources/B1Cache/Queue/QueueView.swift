@@ -1,8 +1,9 @@
 import Foundation
 
 /// The pending writes as one `Enqueuer` sees them, kept between enqueues so each costs O(1) in the queue's length
-/// instead of re-listing and re-reading every write file: `queue/` is listed again only when its modification
-/// time moved since this view last looked (another process queued, flushed or dropped a write).
+/// instead of re-reading every write file: `queue/` is listed again only when its modification time moved since
+/// this view last looked (another process queued, flushed or dropped a write), and then only files that neither
+/// the view nor the queue index (`QueueIndex`) knows are read.
 ///
 /// What it answers: the newest file name (new names sort after it), the ids present, and which pending write a
 /// new one supersedes (SPEC §5), through an index of the last write touching each item. The keys are each kind's
@@ -16,16 +17,30 @@ import Foundation
 final class QueueView {
     private let paths: CachePaths
     private let queue: WriteQueue
-    /// Pending file names in flush order.
-    private var names: [String] = []
-    /// Readable writes by file name (unreadable files are left for `verify`).
-    private var writes: [String: PendingWrite] = [:]
-    private var nameById: [String: String] = [:]
-    /// For each item key, the last pending write touching it, and whether that write can be superseded.
-    private var lastToucher: [String: (id: String, supersedable: Bool)] = [:]
-    /// Missed-billing item id → the first pending apply naming it.
-    private var applies: [String: String] = [:]
-    private var seenModified: Date?
+    /// Pending file names in flush order (the listing, less what this view removed, plus what it added).
+    private(set) var names: [String] = []
+    /// The queue index as last read: what it says of a listed file is taken without opening the file.
+    private var index: QueueIndexBody?
+    /// For each of `names`, its line in `index`, if it has one.
+    private var lines: [QueueIndexBody.Line?] = []
+    /// Files whose lines this view appended to the index since it read it, and the writes added since then.
+    private var appended: Set<String> = []
+    private var added: [String] = []
+    /// Lines in the index file (as read, plus those appended): a whole rewrite is due when most are dead.
+    private var fileLines = 0
+    /// Whether the index file holds a line for every pending name that has none in `lines` but is `appended`.
+    private var indexOnDisk = false
+    /// Whether the index file holds exactly one line per pending file (`QueueIndex.Header.exact`).
+    private var exact = false
+    /// What coalescing needs of the files the index does not describe (read here) and of the writes added.
+    private var known: [String: QueueIndex.Facts] = [:]
+    /// The names in `known` by each key and item their facts mention, so a look-up costs O(1) here.
+    private var knownByText: [String: Set<String>] = [:]
+    /// The pending files' bytes, and how many known files have no line in the index file: kept as writes come and
+    /// go, so writing the index after one enqueue costs O(1), not O(queue).
+    private var totalBytes: Int64 = 0
+    private var missing = 0
+    private var seenModified: Int64?
 
     init(paths: CachePaths) {
         self.paths = paths
@@ -33,71 +48,193 @@ final class QueueView {
     }
 
     var newestName: WriteFileName? { names.last.flatMap(WriteFileName.init(fileName:)) }
-    var ids: Set<String> { Set(nameById.keys) }
-    /// Missed-billing items a pending apply applies, with that write's id (the overlay's `applied` status).
-    var appliedItems: [String: String?] { applies.mapValues { $0 } }
+    /// The ids of the pending writes, from their file names.
+    var ids: Set<String> { Set(names.compactMap(QueueIndex.writeId(inName:))) }
 
-    /// Brings the view up to date with `queue/` when the folder changed since it last looked.
-    func refresh() throws {
-        let modified = try CacheRoot.statusOf(paths.queue)?.modified
+    /// Brings the view up to date with `queue/` when the folder changed since it last looked: lists the names,
+    /// and reads only the files that neither `known` (writes the caller read: only their size is looked up) nor
+    /// the queue index (`QueueIndex`) describes.
+    /// - Parameter rereadIndex: false keeps the index as read before (by `readIndexOnce`, before a change that
+    ///   removed it); by default it is read again, since another process may have rewritten it.
+    func refresh(known callerRead: [String: PendingWrite] = [:], rereadIndex: Bool = true) throws {
+        let modified = try CacheRoot.statusOf(paths.queue)?.modifiedNanoseconds
         if modified != nil && modified == seenModified { return }
-        let entries = try queue.pendingEntries()
-        var fresh: [String: PendingWrite] = [:]
-        for entry in entries {
-            if let known = writes[entry.fileName] {
-                fresh[entry.fileName] = known  // kind, id and payload of a write file never change
-            } else if let write = try? queue.read(entry) {
-                fresh[entry.fileName] = write
+        let listed = try queue.pendingNames()
+        if rereadIndex { index = nil }
+        readIndexOnce()
+        let covered = index?.cover(listed) ?? Array(repeating: nil, count: listed.count)
+        // A listed file without a line, or a line of a file not listed (removed by hand): no longer exact.
+        if let index, covered.contains(where: { $0 == nil }) || index.writeLines().count != covered.count {
+            exact = false
+        }
+        var fresh: [String: QueueIndex.Facts] = [:]
+        for (name, line) in zip(listed, covered) {
+            if let write = callerRead[name], let size = try? CacheRoot.statusOf(paths.queued(name))?.size {
+                fresh[name] = QueueIndex.Facts(write, bytes: size)
+            } else if let fact = known[name] {
+                fresh[name] = fact  // kind, id and payload of a write file never change
+            } else if line == nil, let read = try? queue.readWithSize(name) {
+                fresh[name] = QueueIndex.Facts(read.write, bytes: read.bytes)
             }
         }
-        names = entries.map(\.fileName)
-        writes = fresh
-        nameById = [:]
-        lastToucher = [:]
-        applies = [:]
-        for name in names { if let write = writes[name] { index(write, name: name) } }
+        names = listed
+        lines = covered
+        known = [:]
+        knownByText = [:]
+        totalBytes = 0
+        missing = 0
+        for (name, line) in zip(names, lines) {
+            if let fact = fresh[name] { learn(name, fact) } else if let line { totalBytes += line.size }
+        }
         seenModified = modified
     }
 
-    /// The pending write `write` fully supersedes, if any: the last one with the same key, when no write of
-    /// another kind touched that item after it.
-    func superseded(by write: PendingWrite) -> String? {
-        guard let key = write.typedPayload.supersedeKey, let last = lastToucher[key], last.supersedable else {
-            return nil
-        }
-        return last.id
+    /// Reads the queue index once, before a change removes it (`QueueIndex.changing`).
+    func readIndexOnce() {
+        guard index == nil else { return }
+        index = QueueIndexBody.load(paths)
+        fileLines = index?.lineCount ?? 0
+        indexOnDisk = index != nil
+        exact =
+            (try? System.readTail(paths.queueIndex.path, count: 16 * 1024)).flatMap(QueueIndex.header(of:))?.exact
+            ?? false
+        appended = []
     }
 
-    /// Adds a write this process is queuing.
-    func add(_ write: PendingWrite, name: WriteFileName) {
+    /// The pending write `write` fully supersedes, if any: the last one touching its key, when that write has the
+    /// same key (an apply in between, which touches the item under no key of its own, keeps both).
+    func superseded(by write: PendingWrite) -> String? {
+        guard let key = write.typedPayload.supersedeKey,
+            let last = mentioning(key).filter({ $0.facts.touchedKeys.contains(key) }).max(by: { $0.at < $1.at }),
+            last.facts.supersedeKey == key
+        else { return nil }
+        return last.facts.id
+    }
+
+    /// For each of `items` that a pending apply applies, the first such write's id (the overlay's `applied`).
+    func appliedBy(_ items: Set<String>) -> [String: String?] {
+        var result: [String: String?] = [:]
+        for item in items {
+            let first = mentioning(item).filter { $0.facts.appliedItems.contains(item) }.min { $0.at < $1.at }
+            if let first { result[item] = .some(first.facts.id) }
+        }
+        return result
+    }
+
+    /// Adds a write this process is queuing, with the size of its file.
+    func add(_ write: PendingWrite, name: WriteFileName, bytes: Int64) {
         names.append(name.fileName)
-        writes[name.fileName] = write
-        index(write, name: name.fileName)
+        lines.append(nil)
+        added.append(name.fileName)
+        learn(name.fileName, QueueIndex.Facts(write, bytes: bytes))
     }
 
     /// Forgets a write (superseded); returns its file (nil for one of this batch not written yet).
     func remove(id: String) -> String? {
-        guard let name = nameById.removeValue(forKey: id) else { return nil }
-        writes[name] = nil
-        names.removeAll { $0 == name }
-        for (key, toucher) in lastToucher where toucher.id == id { lastToucher[key] = nil }
-        for (item, writeId) in applies where writeId == id { applies[item] = nil }
+        guard let position = names.lastIndex(where: { QueueIndex.writeId(inName: $0) == id }) else { return nil }
+        let name = names.remove(at: position)
+        let line = lines.remove(at: position)
+        if line != nil || appended.contains(name) { exact = false }  // its line stays in the file
+        if let fact = known.removeValue(forKey: name) {
+            totalBytes -= fact.bytes
+            if !appended.contains(name) { missing -= 1 }
+            for text in Self.texts(of: fact) { knownByText[text]?.remove(name) }
+        } else if let line {
+            totalBytes -= line.size
+        }
         return name
     }
 
+    /// Takes the facts of a pending file this view read or queued.
+    private func learn(_ name: String, _ fact: QueueIndex.Facts) {
+        known[name] = fact
+        totalBytes += fact.bytes
+        if !appended.contains(name) { missing += 1 }
+        for text in Self.texts(of: fact) { knownByText[text, default: []].insert(name) }
+    }
+
+    private static func texts(of fact: QueueIndex.Facts) -> Set<String> {
+        Set(fact.touchedKeys).union(fact.appliedItems)
+    }
+
     /// Records the folder's time after this process changed it, so the next `refresh` needs no listing.
-    func markSeen() { seenModified = try? CacheRoot.statusOf(paths.queue)?.modified }
+    func markSeen() { seenModified = try? CacheRoot.statusOf(paths.queue)?.modifiedNanoseconds }
 
     /// Makes the next `refresh` list the folder again (after a failed write, when the view may be wrong).
     func invalidate() { seenModified = nil }
 
-    private func index(_ write: PendingWrite, name: String) {
-        nameById[write.id] = name
-        let payload = write.typedPayload
-        let key = payload.supersedeKey
-        for touched in payload.touchedKeys {
-            lastToucher[touched] = (write.id, touched == key)
+    /// Writes the queue index from this view (holding `QueueIndex.locked`, right after the change it describes).
+    /// When the index already has a line for every pending file but the writes added here, those lines and a new
+    /// header are appended (O(writes added)); else, or with `whole`, or once most of its lines are dead, it is
+    /// written whole and durably: the old index's lines copied as they are, new lines for the rest.
+    func writeIndex(whole: Bool = false) throws {
+        let bytes = totalBytes
+        let fresh = added.filter { known[$0] != nil }  // a removed write has no facts any more
+        if !whole, indexOnDisk, missing == fresh.count, fileLines + fresh.count + 1 <= 2 * names.count + 1000 {
+            let newLines = fresh.compactMap { name in
+                known[name].map { Array(QueueIndex.line(name: name, facts: $0).utf8) }
+            }
+            if try QueueIndex.append(
+                paths, lines: newLines, count: names.count, bytes: bytes, oldest: names.first, newest: names.last,
+                exact: exact)
+            {
+                appended.formUnion(fresh)
+                missing -= fresh.count
+                added = []
+                fileLines += newLines.count + 1
+                return
+            }
         }
-        for item in payload.appliedItems where applies[item] == nil { applies[item] = write.id }
+        var line = lines.makeIterator()
+        exact = try QueueIndex.write(paths, names: names) { name in
+            let indexed = line.next() ?? nil
+            if let fact = known[name] { return (fact.bytes, Array(QueueIndex.line(name: name, facts: fact).utf8)) }
+            guard let indexed, let index else { return nil }
+            return (indexed.size, Array(index.bytes(of: indexed)))
+        }
+        // The file now holds a line for each name this view knows (the old index's bytes stay for the others).
+        appended = Set(known.keys)
+        missing = 0
+        fileLines = names.count + 1
+        indexOnDisk = true
+        added = []
+    }
+
+    /// The pending writes whose facts mention `text` (a key or an item id), with their place in flush order: the
+    /// index's lines found by one scan of its bytes, and the writes known here.
+    private func mentioning(_ text: String) -> [(at: Int, facts: QueueIndex.Facts)] {
+        var found: [(at: Int, facts: QueueIndex.Facts)] = []
+        for name in knownByText[text] ?? [] {
+            if let fact = known[name], let at = position(of: name) { found.append((at, fact)) }
+        }
+        guard let index else { return found }
+        for line in index.lines(mentioning: text).values {
+            // Only a line that is the one matched to a pending name counts (not a stale line of a file gone).
+            guard let name = index.name(of: line), known[name] == nil, let at = position(of: name),
+                lines[at]?.range == line.range
+            else { continue }
+            if let fact = index.facts(of: line) ?? readFacts(name) { found.append((at, fact)) }
+        }
+        return found
+    }
+
+    /// A file whose index line cannot be parsed is read instead (and kept for the next index).
+    private func readFacts(_ name: String) -> QueueIndex.Facts? {
+        guard let read = try? queue.readWithSize(name), let at = position(of: name) else { return nil }
+        let fact = QueueIndex.Facts(read.write, bytes: read.bytes)
+        totalBytes -= lines[at]?.size ?? 0  // the line's size was counted; the file's is
+        learn(name, fact)
+        return fact
+    }
+
+    /// The place of a pending file in flush order (names sort as flush order, so a binary search finds it).
+    private func position(of name: String) -> Int? {
+        var low = 0
+        var high = names.count
+        while low < high {
+            let middle = (low + high) / 2
+            if names[middle] < name { low = middle + 1 } else { high = middle }
+        }
+        return low < names.count && names[low] == name ? low : nil
     }
 }

@@ -74,7 +74,12 @@ extension WriteQueue {
     @discardableResult
     public func drop(id: String) throws -> Listed {
         let found = try find(id: id)
-        do { try DurableFile.remove(found.entry.url) } catch { throw StoreError.from(error, writing: found.entry.url) }
+        func remove() throws {
+            do { try DurableFile.remove(found.entry.url) } catch {
+                throw StoreError.from(error, writing: found.entry.url)
+            }
+        }
+        if found.place == .pending { _ = try QueueIndex.changing(paths, remove) } else { try remove() }
         return found
     }
 }
@@ -108,8 +113,10 @@ extension WriteQueue {
         let queued = WriteFileName(microseconds: name.microseconds, sequence: name.sequence, id: write.id)
         do {
             try CacheRoot.prepare(paths)
-            try DurableFile.write(write.encoded(), to: paths.queued(queued.fileName), staging: paths.queueStaging)
-            try DurableFile.remove(found.entry.url)
+            _ = try QueueIndex.changing(paths) {
+                try DurableFile.write(write.encoded(), to: paths.queued(queued.fileName), staging: paths.queueStaging)
+                try DurableFile.remove(found.entry.url)
+            }
         } catch { throw StoreError.from(error, writing: paths.queue) }
         return write
     }

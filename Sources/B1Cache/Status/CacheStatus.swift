@@ -1,7 +1,8 @@
 import Foundation
 
-/// What `status` says about the cache itself, for a prompt or a status bar: read from the manifest and the listings
-/// of `queue/` and `failed/` (no envelope is read), and never written — not even a missing root is created.
+/// What `status` says about the cache itself, for a prompt or a status bar: read from the manifest, the queue index
+/// (or the listing of `queue/` when it is stale) and the listing of `failed/` (no envelope or write file is read),
+/// and never written — not even a missing root is created.
 ///
 /// The write counts come from the folders, not the manifest, so they are shown even when the manifest is corrupt
 /// (SPEC §2: pending writes are always visible).
@@ -45,7 +46,7 @@ public struct CacheStatus: Sendable {
             do { manifest = try CacheStore(paths: paths).manifest() } catch let error as StoreError { problem = error }
         }
         let queue = WriteQueue(paths: paths)
-        let pending = exists ? try queue.pendingEntries() : []
+        let pending = exists ? try PendingSummary.load(paths) : PendingSummary(count: 0)
         var lockHolder: String?
         var lockStale = false
         // The lock is a detail here: a lock that cannot be read must not hide the pending writes.
@@ -54,9 +55,8 @@ public struct CacheStatus: Sendable {
             lockStale = lock.stale
         }
         return CacheStatus(
-            root: paths.root, exists: exists, pending: pending.count,
-            oldestPendingAt: pending.compactMap { $0.name?.createdAt }.min(),
-            failed: exists ? try queue.failedEntries().count : 0, lastSyncAllAt: manifest.lastSyncAllAt,
+            root: paths.root, exists: exists, pending: pending.count, oldestPendingAt: pending.oldestAt,
+            failed: exists ? try queue.failedNames().count : 0, lastSyncAllAt: manifest.lastSyncAllAt,
             everSynced: !manifest.collections.isEmpty,
             stale: CollectionName.allCases.filter { manifest.isStale($0, now: now, staleAfter: staleAfter) },
             lockHolder: lockHolder, lockStale: lockStale, manifestProblem: problem,

@@ -25,8 +25,8 @@ public struct CacheSummary: Sendable {
     public var lastSyncAllAt: Date?
     /// Every collection, in SPEC order.
     public var collections: [CollectionLine]
-    /// The files of `queue/`, in flush order (names only: none is read).
-    public var pending: [QueueEntry]
+    /// How many files `queue/` holds (from the queue index, or names only: none is read).
+    public var pendingCount: Int
     /// How many files `failed/` holds.
     public var failedCount: Int
     /// The lock's `owner.json` as found, when the lock is held and it can be read.
@@ -37,7 +37,7 @@ public struct CacheSummary: Sendable {
     public var diskBytes: Int64
 
     /// The creation time of the oldest pending write, read from its file name.
-    public var oldestPendingAt: Date? { pending.compactMap { $0.name?.createdAt }.min() }
+    public var oldestPendingAt: Date?
 
     /// Builds the summary.
     /// - Throws: `StoreError` when the manifest is unreadable or corrupt (exit 8 for the CLI), or the root unsafe.
@@ -59,20 +59,38 @@ public struct CacheSummary: Sendable {
         if lockHeld, let data = try? System.readFile(paths.lockOwner.path, limit: 64 * 1024) {
             owner = try? JSONParser.parse(data)
         }
+        let pending = exists ? try PendingSummary.load(paths) : PendingSummary(count: 0)
+        // The queue index knows the pending files' bytes: then queue/'s own files are not stat'ed one by one.
+        var diskBytes: Int64 = 0
+        if exists {
+            if let bytes = pending.bytes {
+                diskBytes = diskUsage(of: paths.root, skipping: paths.queue) + diskUsage(of: paths.queueStaging) + bytes
+            } else {
+                diskBytes = diskUsage(of: paths.root)
+            }
+        }
         return CacheSummary(
             root: paths.root, exists: exists, account: manifest.account, lastSyncAllAt: manifest.lastSyncAllAt,
-            collections: lines, pending: exists ? try queue.pendingEntries() : [],
-            failedCount: exists ? try queue.failedEntries().count : 0, lockOwner: owner, lockHeld: lockHeld,
-            diskBytes: exists ? diskUsage(of: paths.root) : 0)
+            collections: lines, pendingCount: pending.count,
+            failedCount: exists ? try queue.failedNames().count : 0, lockOwner: owner, lockHeld: lockHeld,
+            diskBytes: diskBytes, oldestPendingAt: pending.oldestAt)
     }
 
-    /// The bytes of every regular file under `root` (links not followed).
-    static func diskUsage(of root: URL) -> Int64 {
-        guard let enumerator = FileManager.default.enumerator(atPath: root.path) else { return 0 }
+    /// The bytes of every regular file under `root` (links not followed), leaving out the folder `skipped`.
+    static func diskUsage(of root: URL, skipping skipped: URL? = nil) -> Int64 {
         var total: Int64 = 0
-        while let relative = enumerator.nextObject() as? String {
-            let path = root.appendingPathComponent(relative).path
-            if let status = try? System.status(path), status.isRegularFile { total += status.size }
+        var folders = [root]
+        while let folder = folders.popLast() {
+            guard let names = try? System.folderNames(folder.path) else { continue }
+            for name in names {
+                let url = folder.appendingPathComponent(name)
+                guard let status = try? System.status(url.path) else { continue }
+                if status.isDirectory {
+                    if url.path != skipped?.path { folders.append(url) }
+                } else if status.isRegularFile {
+                    total += status.size
+                }
+            }
         }
         return total
     }

@@ -114,6 +114,12 @@ public struct CacheStore: Sendable {
         try replace([(envelope, items)], updating: nil).first ?? envelope
     }
 
+    /// `replaceEnvelopes` of envelopes whose items are `encoded` (their own `items` are ignored), as flush's merges
+    /// hold them; one manifest write for all.
+    func replaceEnvelopes(encoded envelopes: [(envelope: Envelope, encoded: EncodedItems?)]) throws -> [Envelope] {
+        try replace(envelopes, updating: nil)
+    }
+
     private func replace(
         _ envelopes: [(envelope: Envelope, encoded: EncodedItems?)], updating change: ((inout Manifest) -> Void)?
     ) throws -> [Envelope] {

@@ -124,6 +124,8 @@ enum System {
         var mode: UInt32
         var size: Int64
         var modified: Date
+        /// The modification time in whole nanoseconds since 1970, exact (for telling two states of a folder apart).
+        var modifiedNanoseconds: Int64 = 0
     }
 
     static func status(_ path: String) throws -> FileStatus? {
@@ -134,20 +136,31 @@ enum System {
         }
         let type = info.st_mode & S_IFMT
         #if canImport(Darwin)
-            let seconds = Double(info.st_mtimespec.tv_sec) + Double(info.st_mtimespec.tv_nsec) / 1e9
+            let time = info.st_mtimespec
         #else
-            let seconds = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+            let time = info.st_mtim
         #endif
+        let seconds = Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
         return FileStatus(
             isSymbolicLink: type == S_IFLNK, isDirectory: type == S_IFDIR, isRegularFile: type == S_IFREG,
             ownerID: UInt32(info.st_uid), mode: UInt32(info.st_mode & 0o7777), size: Int64(info.st_size),
-            modified: Date(timeIntervalSince1970: seconds))
+            modified: Date(timeIntervalSince1970: seconds),
+            modifiedNanoseconds: Int64(time.tv_sec) &* 1_000_000_000 &+ Int64(time.tv_nsec))
     }
 
     /// Reads a whole regular file without following a symbolic link (a link planted in the cache must not make
     /// b1cache read, or later overwrite, a file outside it). Refuses files larger than `limit` bytes, and anything
     /// that is not a regular file: `O_NONBLOCK` keeps a named pipe planted in the cache from blocking the open.
     static func readFile(_ path: String, limit: Int = Int.max) throws -> Data {
+        try readRegularFile(path) { size in
+            if size > limit { throw SystemCallError(operation: "read", path: path, code: EFBIG) }
+            return 0..<size
+        }
+    }
+
+    /// Reads the bytes `range` picks of a regular file's size (never through a symbolic link; the file may
+    /// shrink meanwhile, then less is returned).
+    private static func readRegularFile(_ path: String, range: (Int) throws -> Range<Int>) throws -> Data {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 {
             if errno == ELOOP { throw SystemCallError(operation: "open", path: path, code: ELOOP) }
@@ -159,14 +172,13 @@ enum System {
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw SystemCallError(operation: "read", path: path, code: EISDIR)
         }
-        let expected = Int(info.st_size)
-        if expected > limit { throw SystemCallError(operation: "read", path: path, code: EFBIG) }
-        var data = Data(count: expected)
+        let wanted = try range(Int(info.st_size))
+        var data = Data(count: wanted.count)
         var total = 0
         try data.withUnsafeMutableBytes { (buffer: UnsafeMutableRawBufferPointer) in
             guard let base = buffer.baseAddress else { return }
-            while total < expected {
-                let count = read(fd, base + total, expected - total)
+            while total < wanted.count {
+                let count = pread(fd, base + total, wanted.count - total, off_t(wanted.lowerBound + total))
                 if count < 0 {
                     if errno == EINTR { continue }
                     throw lastError("read", path)
@@ -175,7 +187,7 @@ enum System {
                 total += count
             }
         }
-        if total < expected { data.count = total }
+        if total < wanted.count { data.count = total }
         return data
     }
 
@@ -413,5 +425,62 @@ enum SystemCallLog {
         if let destination { line += "\t\(destination)" }
         line += "\n"
         _ = line.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+    }
+}
+
+extension System {
+    /// Runs `body` holding an exclusive `flock` on the folder at `path`, waiting for it. The kernel drops the lock
+    /// when the descriptor closes or the process dies, so it is never left stale. A file system without `flock`
+    /// runs `body` without it.
+    static func withFolderLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_DIRECTORY | O_NOFOLLOW)
+        if fd < 0 { throw lastError("open", path) }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            if code == ENOLCK || code == EOPNOTSUPP || code == ENOSYS { break }
+            throw SystemCallError(operation: "lock", path: path, code: code)
+        }
+        return try body()
+    }
+
+    /// The last `count` bytes (or fewer) of a regular file, never through a symbolic link.
+    static func readTail(_ path: String, count: Int) throws -> Data {
+        try readRegularFile(path) { size in max(0, size - count)..<size }
+    }
+
+    /// Appends `data` to an existing regular file with one `write(2)` (`O_APPEND`, never through a symbolic link,
+    /// no fsync); false when there is no file to append to.
+    static func appendToExisting(_ data: Data, at path: String) throws -> Bool {
+        let fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        if fd < 0 {
+            if errno == ENOENT { return false }
+            throw lastError("open", path)
+        }
+        defer { close(fd) }
+        var info = stat()
+        if fstat(fd, &info) != 0 { throw lastError("stat", path) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw SystemCallError(operation: "write", path: path, code: EISDIR)
+        }
+        try writeAll(fd, data, path: path)
+        return true
+    }
+
+    /// The names in a folder, as `readdir(3)` gives them (no `.` and `..`), without a `URL` or attributes for each.
+    static func folderNames(_ path: String) throws -> [String] {
+        guard let folder = opendir(path) else { throw lastError("list", path) }
+        defer { closedir(folder) }
+        var names: [String] = []
+        while let entry = readdir(folder) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) {
+                    String(cString: $0)
+                }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 }

@@ -25,7 +25,12 @@ public struct StorageUse: Sendable {
         guard try CacheRoot.check(paths.root) else {
             return StorageUse(budget: budget, countedBytes: 0, writeBytes: 0, collections: [])
         }
-        let writes = CacheSummary.diskUsage(of: paths.queue) + CacheSummary.diskUsage(of: paths.failed)
+        // The pending files' bytes from the queue index while it is fresh (no stat of each write file).
+        let failedBytes = CacheSummary.diskUsage(of: paths.failed)
+        let pendingBytes =
+            QueueIndex.freshHeader(paths).map { $0.bytes + CacheSummary.diskUsage(of: paths.queueStaging) }
+            ?? CacheSummary.diskUsage(of: paths.queue)
+        let writes = pendingBytes + failedBytes
         var collections: [(name: CollectionName, bytes: Int64)] = []
         for name in CollectionName.allCases {
             if let status = try? System.status(paths.envelope(for: name).path), status.isRegularFile {
@@ -34,7 +39,9 @@ public struct StorageUse: Sendable {
         }
         collections.sort { $0.bytes > $1.bytes || ($0.bytes == $1.bytes && $0.name < $1.name) }
         return StorageUse(
-            budget: budget, countedBytes: max(0, CacheSummary.diskUsage(of: paths.root) - writes), writeBytes: writes,
+            budget: budget,
+            countedBytes: max(0, CacheSummary.diskUsage(of: paths.root, skipping: paths.queue) - failedBytes),
+            writeBytes: writes,
             collections: collections)
     }
 

@@ -108,11 +108,21 @@ public struct ItemStateCounts: Sendable, Equatable {
 
     /// Counts the items `pending` and `failed` touch.
     public init(pending: [PendingWrite], failed: [PendingWrite], unreadableWrites: Int = 0) {
+        self.init(
+            pendingTargets: pending.map { ($0.kind.collection, $0.touchedItemIds) }, failed: failed,
+            unreadableWrites: unreadableWrites)
+    }
+
+    /// Counts the items of `pendingTargets` (each pending write's collection and items, from the queue index) and
+    /// those `failed` touch.
+    init(
+        pendingTargets: [(collection: CollectionName, ids: [String])], failed: [PendingWrite], unreadableWrites: Int
+    ) {
         self.unreadableWrites = unreadableWrites
         var failedIds: [CollectionName: Set<String>] = [:]
         var pendingIds: [CollectionName: Set<String>] = [:]
         for write in failed { failedIds[write.kind.collection, default: []].formUnion(write.typedPayload.targetIds) }
-        for write in pending { pendingIds[write.kind.collection, default: []].formUnion(write.typedPayload.targetIds) }
+        for target in pendingTargets { pendingIds[target.collection, default: []].formUnion(target.ids) }
         for collection in Set(failedIds.keys).union(pendingIds.keys) {
             let failing = failedIds[collection] ?? []
             byCollection[collection] = Count(

@@ -5,6 +5,7 @@ public struct VerifyProblem: Sendable, Equatable {
     /// What kind of problem (FORMATS.md §8 lists what `--repair` does for each).
     public enum Kind: String, Sendable {
         case unreadable, newerSchema, strayTemp, staleLock, manifestMismatch, unexpectedFile, wrongMode, symbolicLink
+        case staleQueueIndex
     }
 
     /// What kind of problem.
@@ -63,6 +64,7 @@ public struct Verifier {
         problems += try checkTemps()
         problems += try checkWriteFiles(.pending)
         problems += try checkWriteFiles(.failed)
+        problems += try checkQueueIndex()
         problems += try checkEnvelopesAndManifest()
         problems += try checkHistory()
         if let lockCheck, let stale = try lockCheck(paths) {

@@ -70,7 +70,7 @@ enum InspectCommand: Command {
             "collections": .array(collections),
             // oldestPendingAt is status's name for the same time; oldestCreatedAt stays readable for one release.
             "pending": [
-                "count": .integer(summary.pending.count), "oldestPendingAt": .optionalDate(summary.oldestPendingAt),
+                "count": .integer(summary.pendingCount), "oldestPendingAt": .optionalDate(summary.oldestPendingAt),
                 "oldestCreatedAt": .optionalDate(summary.oldestPendingAt),
             ],
             "failed": ["count": .integer(summary.failedCount)],
@@ -134,7 +134,7 @@ enum InspectCommand: Command {
         }
         for row in Format.table(rows, rightAligned: [1]) { terminal.line(row) }
         terminal.line()
-        let pendingCount = summary.pending.count
+        let pendingCount = summary.pendingCount
         var pending = "\(pendingCount)"
         if let oldest = summary.oldestPendingAt { pending += ", oldest \(Timestamp.age(of: oldest, now: now))" }
         if pendingCount > 0 {

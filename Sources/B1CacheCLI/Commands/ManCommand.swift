@@ -65,6 +65,7 @@ enum ManCommand: Command {
             item("queue/*.json", "pending writes; file name order is flush order"),
             item("failed/*.json", "writes that failed for good"),
             item("history.jsonl", "what flush sent and what the server said, the newest 1,000"),
+            item("queue-index.jsonl", "a hint for status, inspect and enqueue; queue/ is the truth"),
             item("quarantine/", "files verify --repair moved aside, never deleted"),
             item("flush.lock/", "present while a process holds the lock"),
             ".SH EXIT STATUS",

@@ -70,12 +70,29 @@ enum Stress {
         return process
     }
 
-    /// Files a reader could not parse: what a crash must never leave. Stale locks, temp orphans and a manifest
-    /// one write behind its envelope are what a crash may leave, and the next run or `verify --repair` mends them.
+    /// Files a reader could not parse: what a crash must never leave. Stale locks, temp orphans, a manifest one
+    /// write behind its envelope and a torn queue index are what a crash may leave, and the next run or
+    /// `verify --repair` mends them.
     static func unparsable(_ cache: URL) throws -> [String] {
         let problems = try Verifier(paths: CachePaths(root: cache), repair: false).run()
-        return problems.filter { ![.strayTemp, .staleLock, .manifestMismatch].contains($0.kind) }
+        return problems.filter { ![.strayTemp, .staleLock, .manifestMismatch, .staleQueueIndex].contains($0.kind) }
             .map { "\($0.kind.rawValue) \($0.path): \($0.detail)" }
+    }
+
+    /// The extra items (`ids[i]` applies `mb_t…i`) whose write is no longer queued but whose cached state is not the
+    /// server's: a write file may go only once the server's answer is in the envelope, or the cache would show the
+    /// old state with nothing left to correct it until the next sync.
+    static func answeredButNotCached(_ ids: [String], cache: URL, server: ReferenceServer) throws -> [String] {
+        let pending = try queuedIds(cache).pending
+        func byId(_ items: [JSONValue]) -> [String: String] {
+            Dictionary(
+                items.compactMap { item in item["id"]?.stringValue.map { ($0, JSONWriter.compactString(item)) } },
+                uniquingKeysWith: { first, _ in first })
+        }
+        let cached = byId(try CacheStore(paths: CachePaths(root: cache)).envelope(for: .missedBilling)?.items ?? [])
+        let served = byId(try server.items("missed-billing"))
+        return ids.enumerated().filter { !pending.contains($0.element) }.map { extraItem($0.offset) }
+            .filter { cached[$0] == nil || cached[$0] != served[$0] }
     }
 
     /// Ids of the writes in `queue/` and in `failed/`.
