@@ -32,6 +32,9 @@ final class WatchLoop: @unchecked Sendable {
     /// A write waits for its backoff until then: flush again at that time.
     private var nextFlushAt: Date?
     private var feed: EventFeed?
+    /// One tick posted at the moment the next probe or held-back write is due, so such a wait is not rounded up to
+    /// the clock's next tick (up to `checkInterval` late: on average half a second added to every reconnection).
+    private var wakeUp: Task<Void, Never>?
     private var nextPollAt: Date?
     private var state: WatchState
     private var written: WatchState
@@ -63,6 +66,7 @@ final class WatchLoop: @unchecked Sendable {
         }
         defer {
             ticker.cancel()
+            wakeUp?.cancel()
             feed?.stop()
             post.finish()
         }
@@ -161,7 +165,20 @@ final class WatchLoop: @unchecked Sendable {
         let delay = probeBackoff.next()
         nextProbeAt = Date().addingTimeInterval(delay)
         state.backoffUntil = nextProbeAt
+        wake(at: nextProbeAt)
         emit(.offline(reason: reason, retryIn: delay))
+    }
+
+    /// Posts a tick at `date` (replacing the one asked for before; the clock's own ticks still come each second).
+    private func wake(at date: Date) {
+        wakeUp?.cancel()
+        let post = self.post
+        // 2 ms late rather than early: the tick compares Date() with `date`, and Task.sleep keeps another clock.
+        let delay = max(0, date.timeIntervalSinceNow) + 0.002
+        wakeUp = Task {
+            try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+            if !Task.isCancelled { post.yield(.tick) }
+        }
     }
 
     private func goOfflineQuietly() {
@@ -192,7 +209,10 @@ final class WatchLoop: @unchecked Sendable {
         queueStamp = Self.queueStamp(cache.paths)  // before reading: a write enqueued from now on is seen next tick
         let plan = try cache.flushPlan()
         if let held = plan.heldBack {
-            if nextFlushAt != held.until { emit(.heldBack(id: held.write.id, until: held.until)) }
+            if nextFlushAt != held.until {
+                emit(.heldBack(id: held.write.id, until: held.until))
+                wake(at: held.until)
+            }
             nextFlushAt = held.until
         } else {
             nextFlushAt = nil
