@@ -11,25 +11,28 @@
 #              under 100 ms of latency (bench-flush.sh)
 #   sync       a 100,000-invoice collection pulled full and incrementally (time and peak memory), beside a plain
 #              HTTP client and jq; inspect on that cache beside jq (bench-sync.sh)
+#   watch      b1cache watch beside a `sleep` loop of flush/sync every 5 s: server back → write applied, a change
+#              on the server → envelope updated (medians of 20), CPU over 5 idle minutes (bench-watch.sh)
 #
-#   BENCH_PARTS="envelopes enqueue flush sync"   the parts to run (default: all, in this order)
+#   BENCH_PARTS="envelopes enqueue flush sync watch"   the parts to run (default: all, in this order)
 #   Each part's own settings (BENCH_SIZES, BENCH_WRITES, …) are listed at the top of its script.
 
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
-read -ra PARTS <<<"${BENCH_PARTS:-envelopes enqueue flush sync}"
+read -ra PARTS <<<"${BENCH_PARTS:-envelopes enqueue flush sync watch}"
 
 declare -A titles=(
     [envelopes]="Envelopes and inspect"
     [enqueue]="Enqueue"
     [flush]="Flush"
     [sync]="Sync"
+    [watch]="Watch"
 )
 for part in "${PARTS[@]}"; do
     if [[ -z ${titles[$part]:-} ]]; then
-        echo "bench: BENCH_PARTS holds '$part'; the parts are: envelopes enqueue flush sync" >&2
+        echo "bench: BENCH_PARTS holds '$part'; the parts are: envelopes enqueue flush sync watch" >&2
         exit 2
     fi
 done
