@@ -55,17 +55,11 @@ final class WatchLoop: @unchecked Sendable {
         try loadToken()
         // One stat of queue/ a second, not inotify/kqueue: it costs microseconds, sees renames made by any process
         // (also on a network file system, where inotify sees only this host's changes), needs no descriptor kept
-        // open and no more libc, and a second is the latency promised ("within about a second").
-        let post = self.post
-        let interval = options.checkInterval
-        let ticker = Task {
-            while !Task.isCancelled {
-                post.yield(.tick)
-                try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
-            }
-        }
+        // open and no more libc, and a second is the latency promised ("within about a second"). The clock takes
+        // those stats itself and wakes the loop only when they changed or the loop needs every tick (WatchClock).
+        let clock = WatchClock(interval: options.checkInterval, paths: cache.paths, token: options.token, post: post)
         defer {
-            ticker.cancel()
+            clock.stop()
             wakeUp?.cancel()
             feed?.stop()
             post.finish()
@@ -78,6 +72,8 @@ final class WatchLoop: @unchecked Sendable {
                 try? state.write(cache.paths)  // the file only informs: a full disk must not stop the watcher
                 written = state
             }
+            // Online and idle, a tick matters only when the queue, watch.json or the token file changed.
+            clock.needEveryTick(!online || state.sessionExpired || nextFlushAt != nil || nextPollAt != nil)
         }
         try Task.checkCancellation()
     }
