@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 # scenario name | suites (a swift test --filter regex)
 SCENARIOS=(
-    "crashes|EnqueueCrashTests|FlushCrashTests/sigkill|SyncCrashTests|SignOutCrashTests|BackupCrashTests|BackupRestoreCrashTests"
+    "crashes|EnqueueCrashTests|FlushCrashTests/sigkill|SyncCrashTests|IncrementalSyncCrashTests|SignOutCrashTests|BackupCrashTests|BackupRestoreCrashTests"
     "concurrency|ConcurrencyStressTests|FlushCrashTests/four|FlushCrashTests/aLock"
     "disk-full|DiskFullTests"
     "permissions|PermissionTests"

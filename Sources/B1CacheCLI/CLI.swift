@@ -182,6 +182,9 @@ public enum CLI {
             case .sourceNotACache, .invalidSource: return (error.description, error.hint, .corrupt)
             default: return (error.description, error.hint, .usage)
             }
+        case let error as TriageError:
+            if case .unknownClient = error { return (error.description, error.hint, .failure) }
+            return (error.description, error.hint, .usage)
         case let error as SignOutError:
             switch error {
             case .writesPending: return (error.description, error.hint, .refused)

@@ -56,7 +56,7 @@ import Testing
         #expect(
             keys == [
                 "root", "exists", "server", "online", "offlineReason", "pending", "failed", "oldestPendingAt",
-                "lastSyncAllAt", "stale", "lock", "restoreInterrupted", "problem", "watcher",
+                "lastSyncAllAt", "stale", "lock", "restoreInterrupted", "problem", "watcher", "itemStates", "storage",
             ])
         #expect(json["root"]?.stringValue == cache.path)
         #expect(json["exists"] == .bool(true))

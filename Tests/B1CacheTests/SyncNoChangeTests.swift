@@ -28,7 +28,8 @@ import Testing
             let inode = attributes[.systemFileNumber].map { "\($0)" } ?? "?"
             let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            files[name] = "inode \(inode), mtime \(modified), \(data.count) bytes, \(data.hashValue)"
+            // The bytes themselves, not `hashValue` (which need not cover every byte).
+            files[name] = "inode \(inode), mtime \(modified), \(data.count) bytes: \(data.base64EncodedString())"
         }
         return files
     }

@@ -78,34 +78,29 @@ public final class Cache: Sendable {
 
     /// The items of a collection and the write files that could not be overlaid.
     public struct Items: Sendable {
-        /// The items, in the envelope's order (with `withPending`, overlaid copies).
+        /// The items, in the envelope's order (with `withPending`, overlaid copies; with `syncState`, marked).
         public var items: [JSONValue]
-        /// With `withPending`: pending write files that could not be read, so their effect is not shown.
+        /// With `withPending` or `syncState`: write files that could not be read, so their effect is not shown.
         public var unreadableWrites: [StoreError]
     }
 
     /// The cached items of `collection`, or nil when it was never synced. With `withPending`, the pending writes'
-    /// local effects are applied to copies and each touched item is marked `_pending` (SPEC §5).
+    /// local effects are applied to copies and each touched item is marked `_pending` (SPEC §5). With `syncState`,
+    /// each item a pending or failed write touches carries `_sync` (its state, the writes, the server's reason for
+    /// a failed one: `SyncStateMarks`); the two are independent.
     /// - Important: reads and parses the whole envelope.
-    public func items(of collection: CollectionName, withPending: Bool = false) throws -> Items? {
-        try CacheRoot.checkingOnce(paths) { try readItems(of: collection, withPending: withPending) }
-    }
-
-    private func readItems(of collection: CollectionName, withPending: Bool) throws -> Items? {
-        guard let envelope = try CacheStore(paths: paths).envelope(for: collection) else { return nil }
-        guard withPending else { return Items(items: envelope.items, unreadableWrites: []) }
-        var writes: [PendingWrite] = []
-        var unreadable: [StoreError] = []
-        for listed in try WriteQueue(paths: paths).list(.pending) {
-            if let write = listed.write {
-                writes.append(write)
-            } else if let problem = listed.problem {
-                unreadable.append(problem)
-            }
+    public func items(of collection: CollectionName, withPending: Bool = false, syncState: Bool = false) throws
+        -> Items?
+    {
+        try CacheRoot.checkingOnce(paths) {
+            guard let envelope = try CacheStore(paths: paths).envelope(for: collection) else { return nil }
+            guard withPending || syncState else { return Items(items: envelope.items, unreadableWrites: []) }
+            let writes = try TriageWrites(paths: paths, pending: true, failed: syncState)
+            return Items(
+                items: writes.present(
+                    envelope.items, collection: collection, withPending: withPending, syncState: syncState),
+                unreadableWrites: writes.unreadable)
         }
-        return Items(
-            items: PendingOverlay.apply(writes, to: envelope.items, collection: collection),
-            unreadableWrites: unreadable)
     }
 
     /// The write files of `queue/` (or `failed/`) in flush order, each readable or with its problem.
@@ -177,8 +172,11 @@ public final class Cache: Sendable {
 
     /// Flushes (unless `options.flushFirst` is off), then pulls the collections (SPEC §8), under the cache lock.
     /// The first sync creates the folder (the lock lives in it).
+    /// Afterwards it measures the cache against `budget` (`SyncReport.storage`): a sync over budget completes, and
+    /// its report says so; nothing is removed for a budget.
     public func sync(
         client: ServerClient, options: SyncOptions = SyncOptions(), busy: Busy = .fail,
+        budget: StorageBudget = .default,
         progress: (@Sendable (SyncEvent) -> Void)? = nil,
         flushProgress: (@Sendable (Int, Int) -> Void)? = nil
     ) async throws -> SyncReport {
@@ -187,9 +185,11 @@ public final class Cache: Sendable {
         try recover()
         return try await CacheRoot.checkingOnce(paths) { [syncer] in
             try CacheRoot.prepare(paths)  // the first sync creates the folder, and the lock lives in it
-            return try await CacheLock(paths: paths, command: "sync").withLock(wait: busy.waits) {
+            var report = try await CacheLock(paths: paths, command: "sync").withLock(wait: busy.waits) {
                 try await syncer.run()
             }
+            report.storage = try? StorageUse.load(paths: paths, budget: budget)
+            return report
         }
     }
 

@@ -34,9 +34,25 @@ public struct CacheStore: Sendable {
         let url = paths.envelope(for: collection)
         guard let data = try readIfPresent(url) else { return nil }
         var envelope = try Envelope.decode(data, path: url.path, expected: collection)
-        // A manifest that cannot be read confirms nothing; the envelope alone is still right, only older.
-        if let entry = (try? manifest())?.collections[collection] { envelope.fold(entry) }
+        fold(into: &envelope)
         return envelope
+    }
+
+    /// `envelope(for:)` with the items kept as their bytes (`Envelope.decodeEncoded`): the envelope comes back with
+    /// no items, and the merge holds them. For sync, which so holds about the file's size, not the items' tree.
+    /// - Important: reads the whole file.
+    func encodedEnvelope(for collection: CollectionName) throws -> (envelope: Envelope, items: ItemMerge<EncodedItems>)?
+    {
+        let url = paths.envelope(for: collection)
+        guard let data = try readIfPresent(url) else { return nil }
+        var read = try Envelope.decodeEncoded(data, path: url.path, expected: collection)
+        fold(into: &read.envelope)
+        return read
+    }
+
+    private func fold(into envelope: inout Envelope) {
+        // A manifest that cannot be read confirms nothing; the envelope alone is still right, only older.
+        if let entry = (try? manifest())?.collections[envelope.collection] { envelope.fold(entry) }
     }
 
     /// True when the envelope on disk is, by a stat alone, the one `entry` describes: a regular file of
@@ -89,18 +105,34 @@ public struct CacheStore: Sendable {
     public func replaceEnvelopes(_ envelopes: [Envelope], updating change: ((inout Manifest) -> Void)? = nil) throws
         -> [Envelope]
     {
+        try replace(envelopes.map { ($0, nil) }, updating: change)
+    }
+
+    /// `replaceEnvelope` of an envelope whose items are `items` (its own `items` are ignored), as sync holds them.
+    @discardableResult
+    func replaceEnvelope(_ envelope: Envelope, items: EncodedItems) throws -> Envelope {
+        try replace([(envelope, items)], updating: nil).first ?? envelope
+    }
+
+    private func replace(
+        _ envelopes: [(envelope: Envelope, encoded: EncodedItems?)], updating change: ((inout Manifest) -> Void)?
+    ) throws -> [Envelope] {
         try CacheRoot.prepare(paths)
         var manifest = try self.manifest()
         var written: [Envelope] = []
-        for var envelope in envelopes {
+        for (var envelope, encoded) in envelopes {
             envelope.revision += 1
             let url = paths.envelope(for: envelope.collection)
             // Streamed into the temp file: the encoded bytes never sit beside the items in memory.
             let bytes: Int
-            do { bytes = try envelope.write(to: url) } catch { throw StoreError.from(error, writing: url) }
+            do {
+                bytes = try encoded.map { try envelope.write(to: url, items: $0) } ?? envelope.write(to: url)
+            } catch {
+                throw StoreError.from(error, writing: url)
+            }
             var state = CollectionState(
-                syncedAt: envelope.syncedAt, revision: envelope.revision, count: envelope.items.count,
-                bytes: bytes, cursor: envelope.cursor)
+                syncedAt: envelope.syncedAt, revision: envelope.revision,
+                count: encoded?.count ?? envelope.items.count, bytes: bytes, cursor: envelope.cursor)
             // A new revision starts unconfirmed: the envelope now carries its own syncedAt and cursor.
             state.otherMembers = manifest.collections[envelope.collection]?.otherMembers ?? JSONObject()
             manifest.collections[envelope.collection] = state

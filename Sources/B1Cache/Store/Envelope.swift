@@ -54,6 +54,14 @@ public struct Envelope: Sendable, Equatable {
         do { value = try JSONParser.parse(data) } catch {
             throw StoreError.corrupt(path: path, reason: "not valid JSON (\(error))")
         }
+        var envelope = try header(of: value, path: path, expected: expected)
+        envelope.items = value["items"]?.arrayValue ?? []  // `header` checked it is an array
+        try checkItems(envelope.items, path: path)
+        return envelope
+    }
+
+    /// Every member of a parsed envelope but its items (left empty), checked as `decode` checks them.
+    static func header(of value: JSONValue, path: String, expected: CollectionName?) throws -> Envelope {
         let fields = try JSONFields(value, path: path, what: "an envelope")
         _ = try fields.checkFormat(format, currentSchema: schemaVersion)
         let name = try fields.string("collection")
@@ -63,13 +71,12 @@ public struct Envelope: Sendable, Equatable {
         if let expected, expected != collection {
             throw StoreError.corrupt(path: path, reason: "holds '\(name)' but is the file of '\(expected.rawValue)'")
         }
-        guard let items = fields.object["items"]?.arrayValue else { throw fields.fail("items", "an array") }
+        guard fields.object["items"]?.arrayValue != nil else { throw fields.fail("items", "an array") }
         var envelope = Envelope(
             collection: collection, revision: try fields.count("revision"),
             syncedAt: try fields.optionalDate("syncedAt"),
             cursor: try fields.optionalString("cursor"),
-            complete: try fields.bool("complete"), items: items)
-        try checkItems(items, path: path)
+            complete: try fields.bool("complete"))
         var others = fields.object
         for known in ["format", "schemaVersion", "collection", "revision", "syncedAt", "cursor", "complete", "items"] {
             others[known] = nil

@@ -24,7 +24,7 @@ public enum JSONParser {
     /// Parses UTF-8 bytes (strict RFC 8259; numbers kept as their text).
     public static func parse(_ data: Data) throws(JSONParseError) -> JSONValue {
         let result: Result<JSONValue, JSONParseError> = data.withUnsafeBytes { raw in
-            var reader = Reader(bytes: raw.bindMemory(to: UInt8.self))
+            var reader = JSONReader(bytes: raw.bindMemory(to: UInt8.self))
             do throws(JSONParseError) {
                 reader.skipWhitespace()
                 let value = try reader.parseValue(depth: 0)
@@ -44,7 +44,7 @@ public enum JSONParser {
     }
 }
 
-private struct Reader {
+struct JSONReader {
     let bytes: UnsafeBufferPointer<UInt8>
     var position = 0
 

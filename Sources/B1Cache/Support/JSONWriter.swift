@@ -29,6 +29,44 @@ public enum JSONWriter {
         }
     }
 
+    /// `streamPretty` of a top-level object whose array member `key` is given as its elements' encoded bytes: each
+    /// element, handed to `emit` by `elements` in order, must be its pretty form at indentation 2 (where the
+    /// elements of a top-level member's array are), as `writePretty(element, indent: 2)` writes it. The bytes are
+    /// then those of `prettyData` for the object holding those elements. Returns the byte count.
+    @discardableResult
+    public static func streamPretty(
+        _ object: JSONValue, rawElementsOf key: String,
+        elements: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void,
+        chunkSize: Int = 1 << 20, into sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Int {
+        try withoutActuallyEscaping(sink) { sink in
+            var stream = ChunkedOutput(chunkSize: chunkSize, sink: sink)
+            guard let members = object.objectValue?.members, !members.isEmpty else {
+                try stream.pretty(object, indent: 0)
+                stream.buffer.append(0x0A)
+                try stream.flush()
+                return stream.total
+            }
+            stream.buffer.append(0x7B)
+            for (index, member) in members.enumerated() {
+                if index > 0 { stream.buffer.append(0x2C) }
+                newline(1, &stream.buffer)
+                writeString(member.key, into: &stream.buffer)
+                stream.buffer.append(contentsOf: [0x3A, 0x20])
+                if member.key == key {
+                    try stream.rawArray(elements, indent: 1)
+                } else {
+                    try stream.pretty(member.value, indent: 1)
+                }
+                if stream.buffer.count >= chunkSize { try stream.flush() }
+            }
+            newline(0, &stream.buffer)
+            stream.buffer.append(contentsOf: [0x7D, 0x0A])
+            try stream.flush()
+            return stream.total
+        }
+    }
+
     /// The compact form on one line, without a newline (as `jq -c` prints).
     public static func compactString(_ value: JSONValue) -> String {
         var output: [UInt8] = []
@@ -160,6 +198,26 @@ private struct ChunkedOutput {
         try buffer.withUnsafeBytes { try sink($0) }
         total += buffer.count
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// An array at `indent` of elements given as their bytes (each already pretty at `indent + 1`).
+    mutating func rawArray(
+        _ elements: (_ emit: (UnsafeRawBufferPointer) throws -> Void) throws -> Void, indent: Int
+    ) throws {
+        var count = 0
+        try elements { bytes in
+            buffer.append(count == 0 ? 0x5B : 0x2C)
+            JSONWriter.newline(indent + 1, &buffer)
+            buffer.append(contentsOf: bytes)
+            count += 1
+            if buffer.count >= chunkSize { try flush() }
+        }
+        if count == 0 {
+            buffer.append(contentsOf: [0x5B, 0x5D])
+        } else {
+            JSONWriter.newline(indent, &buffer)
+            buffer.append(0x5D)
+        }
     }
 
     mutating func pretty(_ value: JSONValue, indent: Int) throws {

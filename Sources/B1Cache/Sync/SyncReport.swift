@@ -58,6 +58,8 @@ public struct SyncReport: Sendable {
     public var collections: [CollectionSync] = []
     /// Set when this run was a Sync All and every collection succeeded.
     public var lastSyncAllAt: Date?
+    /// The cache's disk use against the budget, measured after the pulls (`Cache.sync`); nil if it could not be.
+    public var storage: StorageUse?
 
     /// The collections whose pull failed (they keep their last good state).
     public var failed: [CollectionSync] { collections.filter { $0.error != nil } }

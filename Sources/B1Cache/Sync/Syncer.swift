@@ -92,7 +92,9 @@ public struct Syncer: Sendable {
         let started = Date()
         let store = CacheStore(paths: paths)
         let entry = try store.manifest().collections[collection]
+        // The envelope's other members; its items are in `merge`, as their bytes (`EncodedItems`).
         var envelope: Envelope?
+        var merge = ItemMerge<EncodedItems>()
         var cursor: String?
         if trustingManifest, let entry, let resume = entry.resumeCursor,
             try store.envelopeMatches(entry, of: collection)
@@ -100,13 +102,12 @@ public struct Syncer: Sendable {
             cursor = resume
         } else {
             let loaded = try load(collection, store: store)
-            envelope = loaded
-            cursor = loaded.cursor
+            envelope = loaded.envelope
+            cursor = loaded.envelope.cursor
+            if cursor != nil { merge = loaded.items }  // else pulled whole: the cached items are replaced
         }
         let startCursor = cursor
         var result = CollectionSync(collection: collection, mode: cursor != nil ? .incremental : .full)
-        var merge = ItemMerge(items: result.mode == .incremental ? envelope?.items ?? [] : [])
-        envelope?.items = []  // held by the merge now, or replaced by a full pull
         var complete = collection.isComplete
         progress?(.started(collection, full: result.mode != .incremental))
         while true {
@@ -126,15 +127,14 @@ public struct Syncer: Sendable {
                 !page.items.isEmpty || !page.deleted.isEmpty || (!page.hasMore && complete != collection.isComplete)
             if envelope == nil && (bringsChange || result.mode != .incremental) {
                 // Something will be written: now the envelope is needed (its items, revision and unknown members).
-                var loaded = try load(collection, store: store)
+                let loaded = try load(collection, store: store)
                 if result.mode == .incremental {
-                    guard loaded.revision == entry?.revision, loaded.cursor == startCursor else {
+                    guard loaded.envelope.revision == entry?.revision, loaded.envelope.cursor == startCursor else {
                         return try await pull(collection, trustingManifest: false)
                     }
-                    merge = ItemMerge(items: loaded.items)
+                    merge = loaded.items
                 }
-                loaded.items = []
-                envelope = loaded
+                envelope = loaded.envelope
             }
             merge.apply(page)
             progress?(.page(collection, received: merge.received))
@@ -165,13 +165,12 @@ public struct Syncer: Sendable {
                     collection: collection, revision: entry.revision, at: started, cursor: finalCursor))
         }
         var written = envelope ?? Envelope(collection: collection, revision: entry?.revision ?? 0)
-        written.items = merge.result
-        merge = ItemMerge()  // the merged items are in `written` alone from here
         written.cursor = cursor
         written.syncedAt = started
         written.complete = complete
-        try store.replaceEnvelopes([written])
-        result.count = written.items.count
+        // The unchanged items' bytes are copied from the file read, the others were encoded as they came.
+        try store.replaceEnvelope(written, items: merge.items)
+        result.count = merge.items.count
         result.seconds = Date().timeIntervalSince(started)
         return Pulled(sync: result, confirmation: nil)
     }
@@ -179,12 +178,15 @@ public struct Syncer: Sendable {
     /// The envelope to pull into: the cached one, or an empty one numbered on from the manifest's entry when there
     /// is none or it cannot be read (unreadable cached data is what a full pull replaces; `verify` would say the
     /// same). A newer schema is not caught: that file belongs to a newer b1cache and is never overwritten.
-    private func load(_ collection: CollectionName, store: CacheStore) throws -> Envelope {
-        func fresh() throws -> Envelope {
-            Envelope(collection: collection, revision: try store.manifest().collections[collection]?.revision ?? 0)
+    private func load(
+        _ collection: CollectionName, store: CacheStore
+    ) throws -> (envelope: Envelope, items: ItemMerge<EncodedItems>) {
+        func fresh() throws -> (envelope: Envelope, items: ItemMerge<EncodedItems>) {
+            let revision = try store.manifest().collections[collection]?.revision ?? 0
+            return (Envelope(collection: collection, revision: revision), ItemMerge())
         }
         do {
-            return try store.envelope(for: collection) ?? fresh()
+            return try store.encodedEnvelope(for: collection) ?? fresh()
         } catch StoreError.corrupt {
             return try fresh()
         }

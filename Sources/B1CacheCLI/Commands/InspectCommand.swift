@@ -4,14 +4,15 @@ import Foundation
 enum InspectCommand: Command {
     static let name = "inspect"
     static let summary = "account, collections (items, age, stale), queue, failed, lock, disk use"
-    static let options: Set<String> = ["--stale-after"]
+    static let options: Set<String> = ["--stale-after", StorageReport.option]
     static let flags: Set<String> = ["--json"]
     static let help = """
-        Usage: b1cache inspect [--json] [--stale-after DURATION] [--cache-dir DIR]
+        Usage: b1cache inspect [--json] [--stale-after DURATION] [--budget SIZE] [--cache-dir DIR]
 
         Summarizes the cache from the manifest and folder listings alone (no envelope is read, so it is as fast
         on 100,000 invoices as on 10): the account, each collection's item count, age and stale mark, pending
-        and failed writes, the lock, and disk use.
+        and failed writes and how many items they touch (pending, failed), the lock, and disk use against the
+        storage budget.
 
         A collection is stale when it was synced before the last Sync All, or longer ago than --stale-after
         (default 24h; units s, m, h, d).
@@ -19,6 +20,7 @@ enum InspectCommand: Command {
         Options:
           --json                 one JSON object, for scripts (jq '.collections[] | select(.stale) | .name')
           --stale-after DURATION how old a collection may be before it is marked stale
+        \(StorageReport.help)
 
         Exit codes: 0 ok; 8 the manifest is corrupt.
         """
@@ -27,11 +29,16 @@ enum InspectCommand: Command {
         guard context.arguments.positionals.isEmpty else { throw UsageError("'inspect' takes no arguments") }
         let now = Date()
         let staleAfter = try context.arguments.duration("--stale-after") ?? Manifest.defaultStaleAfter
+        let budget = try StorageReport.budget(context)
         let summary = try context.cache().summary(now: now, staleAfter: staleAfter)
+        let states = try context.cache().itemStates()
+        let storage = try context.cache().storage(budget: budget)
         if context.json {
-            context.terminal.line(JSONWriter.compactString(json(summary, now: now)))
+            let object = adding(states, storage, to: json(summary, now: now))
+            context.terminal.line(JSONWriter.compactString(object))
         } else {
             printHuman(summary, now: now, terminal: context.terminal)
+            printTriage(states, storage, exists: summary.exists, terminal: context.terminal)
         }
         return .ok
     }
@@ -73,6 +80,37 @@ enum InspectCommand: Command {
             ],
             "diskBytes": .integer(summary.diskBytes),
         ]
+    }
+
+    /// The item states (top level and per collection) and the storage budget (issue 16), added to `json`.
+    static func adding(_ states: ItemStateCounts, _ storage: StorageUse, to summary: JSONValue) -> JSONValue {
+        guard var object = summary.objectValue else { return summary }
+        object["itemStates"] = StorageReport.json(states.total)
+        object["storage"] = StorageReport.json(storage)
+        if let collections = object["collections"]?.arrayValue {
+            object["collections"] = .array(
+                collections.map { entry in
+                    guard var line = entry.objectValue,
+                        let name = line["name"]?.stringValue.flatMap(CollectionName.init(rawValue:))
+                    else { return entry }
+                    line["itemStates"] = StorageReport.json(states[name])
+                    return .object(line)
+                })
+        }
+        return .object(object)
+    }
+
+    static func printTriage(_ states: ItemStateCounts, _ storage: StorageUse, exists: Bool, terminal: Terminal) {
+        guard exists else { return }
+        let total = states.total
+        var items = "\(total.pending) pending, \(total.failed) failed"
+        if total.pending + total.failed > 0 {
+            items += terminal.paint("  see 'b1cache show COLLECTION --sync-state'", .dim)
+        }
+        terminal.line("Items touched  " + items)
+        terminal.line(
+            "Budget         " + StorageReport.usage(storage, terminal: terminal) + "; writes ("
+                + StorageUse.format(storage.writeBytes) + ") never count")
     }
 
     static func printHuman(_ summary: CacheSummary, now: Date, terminal: Terminal) {

@@ -5,19 +5,21 @@ import Synchronization
 enum StatusCommand: Command {
     static let name = "status"
     static let summary = "online/offline, pending and failed writes, last sync, stale collections (one line; --json)"
-    static let options: Set<String> = ServerOptions.options.union(["--stale-after"])
+    static let options: Set<String> = ServerOptions.options.union(["--stale-after", StorageReport.option])
     static let flags: Set<String> = ["--json"]
     static let defaultTimeout: TimeInterval = 2
     static let help = """
-        Usage: b1cache status [--json] [--server URL] [--timeout DURATION] [--stale-after DURATION] [--cache-dir DIR]
+        Usage: b1cache status [--json] [--server URL] [--timeout DURATION] [--stale-after DURATION] [--budget SIZE]
+                              [--cache-dir DIR]
 
         One line for a shell prompt or a status bar:
 
-          online · 3 pending · 1 failed · synced 2 h ago · 2 stale
+          online · 3 pending · 1 failed · synced 2 h ago · 2 stale · 229.5 KB of 100 MB (0.2 %)
 
         online/offline comes from a short GET /v1/health (no token needed or sent) to --server or $B1_SERVER_URL;
         without a server it says "no server". Pending and failed writes are always shown: they exist nowhere else.
-        "synced" is the last Sync All; a collection is stale as in 'b1cache inspect'.
+        "synced" is the last Sync All; a collection is stale as in 'b1cache inspect'. The size is the cache's use of
+        its storage budget (pending and failed writes never count).
 
         status only reads: it never creates the cache folder, takes no lock, and writes nothing. Being offline is a
         normal answer (exit 0).
@@ -25,12 +27,14 @@ enum StatusCommand: Command {
         Options:
           --json                 one JSON object: root, exists, server, online (null without a server), offlineReason,
                                  pending, failed, oldestPendingAt, lastSyncAllAt, stale (names), lock {held, command,
-                                 stale}, restoreInterrupted, problem, watcher {running, pid, online, …}
+                                 stale}, restoreInterrupted, problem, watcher {running, pid, online, …},
+                                 itemStates {pending, failed}, storage {budgetBytes, usedBytes, overBudget, …}
           --server URL           the server to probe (default: $B1_SERVER_URL)
           --timeout DURATION     how long to wait for the server (default 2s; e.g. 500ms is written 0.5s)
           --ca-file FILE         trust the CAs in this PEM file instead of the system's (default: $B1_CA_FILE, else
                                  $CURL_CA_BUNDLE, else $SSL_CERT_FILE)
           --stale-after DURATION how old a collection may be before it is stale (default 24h)
+        \(StorageReport.help)
           (--token-file is accepted, so one set of options serves every command, and ignored: health needs no token.)
 
         Examples:
@@ -51,21 +55,29 @@ enum StatusCommand: Command {
         guard timeout > 0 else { throw UsageError("--timeout must be more than 0") }
         let server = try ServerOptions.serverURL(context)
         let caFile = try ServerOptions.caFile(context)
+        let budget = try StorageReport.budget(context)
         let status = try context.cache().status(now: now, staleAfter: staleAfter)
         let watcher = try context.cache().watcherState()
+        // Details: a write file or folder that cannot be read must not hide the rest of the line.
+        let states = status.exists ? try? context.cache().itemStates() : nil
+        let storage = status.exists ? try? context.cache().storage(budget: budget) : nil
         var failure: (any Error)?
         if let server { failure = await probe(server, timeout: timeout, caFile: caFile) }
         let offlineReason = failure.map { "\($0)" }
         let online: Bool? = server == nil ? nil : offlineReason == nil
         if context.json {
-            let object = json(status, server: server, online: online, offlineReason: offlineReason)
-            context.terminal.line(JSONWriter.compactString(StatusWatch.adding(watcher, to: object)))
+            var object = json(status, server: server, online: online, offlineReason: offlineReason).objectValue ?? [:]
+            object["itemStates"] = states.map { StorageReport.json($0.total) } ?? .null
+            object["storage"] = storage.map(StorageReport.json) ?? .null
+            context.terminal.line(JSONWriter.compactString(StatusWatch.adding(watcher, to: .object(object))))
         } else {
             let setupProblem = (failure as? TransportError)?.isSetupProblem ?? false
             context.terminal.line(
                 line(
                     status, online: online, setupProblem: setupProblem, now: now,
-                    terminal: context.terminal) + StatusWatch.part(watcher, now: now))
+                    terminal: context.terminal)
+                    + (storage.map { " · " + StorageReport.usage($0, terminal: context.terminal) } ?? "")
+                    + StatusWatch.part(watcher, now: now))
         }
         if let failure = failure as? TransportError, failure.isSetupProblem {
             // Not "offline": waiting does not fix a certificate the client does not trust or a wrong URL.

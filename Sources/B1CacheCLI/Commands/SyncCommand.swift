@@ -4,10 +4,10 @@ import Foundation
 enum SyncCommand: Command {
     static let name = "sync"
     static let summary = "pull fresh data from the server (flushes the queue first; --no-flush)"
-    static let options: Set<String> = ServerOptions.options.union(["--page-size"])
+    static let options: Set<String> = ServerOptions.options.union(["--page-size", StorageReport.option])
     static let flags: Set<String> = ["--json", "--no-flush", "--wait"]
     static let help = """
-        Usage: b1cache sync [COLLECTION…] [--no-flush] [--wait] [--page-size N] [--json] [SERVER OPTIONS]
+        Usage: b1cache sync [COLLECTION…] [--no-flush] [--wait] [--page-size N] [--budget SIZE] [--json] [SERVER OPTIONS]
 
         Sends the pending writes first (as 'b1cache flush' does), then pulls each collection — all nine, or the
         ones named: the whole collection on its first sync, only what changed since the last one afterwards. Each
@@ -22,10 +22,14 @@ enum SyncCommand: Command {
           --wait             wait for the lock instead of exiting 6
           --page-size N      items per request, 1 to 5000 (default \(ServerClient.defaultPageSize))
           --json             print a summary as JSON
+        \(StorageReport.help)
         \(ServerOptions.help)
 
         A collection whose answer is not valid (not JSON, not the protocol, larger than 64 MB) or stops mid-way
         keeps its cached file exactly as it was.
+
+        A sync that leaves the cache over its storage budget still completes (exit code as usual), and warns with
+        the largest collections; nothing is removed, and pending and failed writes never count.
 
         Exit codes: 0 done; 1 a collection failed (the others were pulled) or the session answer broke the
         protocol; 2 a bad --server URL or a TLS failure such as an untrusted certificate; 3 writes still pending or
@@ -52,6 +56,7 @@ enum SyncCommand: Command {
             }
             options.pageSize = size
         }
+        let budget = try StorageReport.budget(context)
         let client = try ServerOptions.client(context)
         let terminal = context.terminal
         let started = Date()
@@ -61,7 +66,7 @@ enum SyncCommand: Command {
         }
         let progress = context.json ? nil : showEvent, flushProgress = context.json ? nil : showFlush
         let report = try await context.cache().sync(
-            client: client, options: options, busy: context.busy,
+            client: client, options: options, busy: context.busy, budget: budget,
             progress: progress, flushProgress: flushProgress)
         let elapsed = Date().timeIntervalSince(started)
         if context.json {
@@ -73,6 +78,7 @@ enum SyncCommand: Command {
             FlushCommand.reportStop(flush, on: terminal, json: true)
             FlushCommand.reportFailed(flush, on: terminal)
         }
+        StorageReport.warnIfOver(report.storage, on: terminal)
         for failure in report.failed {
             terminal.error(
                 "\(failure.collection.rawValue) was not synced: \(failure.error ?? "unknown error")",
@@ -146,6 +152,7 @@ enum SyncCommand: Command {
             "lastSyncAllAt": .optionalDate(report.lastSyncAllAt), "seconds": .double((elapsed * 1000).rounded() / 1000),
         ]
         if let flush = report.flush { object["flush"] = FlushCommand.json(flush, elapsed: elapsed) }
+        if let storage = report.storage { object["storage"] = StorageReport.json(storage) }
         return .object(object)
     }
 }

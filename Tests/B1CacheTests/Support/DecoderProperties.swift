@@ -1,5 +1,5 @@
 #if !B1CACHE_FUZZ
-    import B1Cache
+    @testable import B1Cache
 #endif
 import Foundation
 
@@ -53,6 +53,18 @@ enum DecoderProperties {
     }
 
     static func envelope(_ data: Data) throws {
+        // Sync's reading (items kept as their bytes) accepts and refuses what `decode` does, and writes its bytes.
+        func outcome(_ read: () throws -> Data) -> (bytes: Data?, error: String?) {
+            do { return (try read(), nil) } catch { return (nil, "\(error)") }
+        }
+        let asBytes = outcome {
+            let read = try Envelope.decodeEncoded(data, path: path)
+            return try read.envelope.encoded(items: read.items.items)
+        }
+        let asTree = outcome { try Envelope.decode(data, path: path).encoded() }
+        try expect(
+            asBytes.bytes == asTree.bytes && asBytes.error == asTree.error,
+            "reading an envelope's items as bytes differs from decode")
         guard var first = try? Envelope.decode(data, path: path) else { return }
         let written = first.encoded()
         guard let second = try? Envelope.decode(written, path: path, expected: first.collection) else {
