@@ -197,7 +197,8 @@ import Testing
         try Data("b1-new-token\n".utf8).write(to: tokenFile)
         #expect(Wait.until { try pending().isEmpty }, "\(watcher.output)")
         #expect(try server.appliedCounts()[id] == 1)
-        #expect(WatchState.load(paths)?.sessionExpired == false)
+        // watch.json is written once the loop has finished the flush and its pull, a moment after the queue emptied.
+        #expect(Wait.until { WatchState.load(paths)?.sessionExpired == false }, "\(watcher.output)")
         watcher.signal(SIGTERM)
         #expect(watcher.waitForExit() == 0)
     }
