@@ -13,15 +13,17 @@
 #              HTTP client and jq; inspect on that cache beside jq (bench-sync.sh)
 #   queue      inspect, status and one enqueue at 0, 2,000 and 20,000 pending writes beside a listing of the
 #              folder, and flush writes/s at 2,000 and 20,000 beside the server bound (bench-queue.sh)
+#   watch      b1cache watch beside a `sleep` loop of flush/sync every 5 s: server back → write applied, a change
+#              on the server → envelope updated (medians of 20), CPU over 5 idle minutes (bench-watch.sh)
 #
-#   BENCH_PARTS="envelopes enqueue flush sync queue"   the parts to run (default: all, in this order)
+#   BENCH_PARTS="envelopes enqueue flush sync queue watch"   the parts to run (default: all, in this order)
 #   Each part's own settings (BENCH_SIZES, BENCH_WRITES, …) are listed at the top of its script.
 
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
-read -ra PARTS <<<"${BENCH_PARTS:-envelopes enqueue flush sync queue}"
+read -ra PARTS <<<"${BENCH_PARTS:-envelopes enqueue flush sync queue watch}"
 
 declare -A titles=(
     [envelopes]="Envelopes and inspect"
@@ -29,10 +31,11 @@ declare -A titles=(
     [flush]="Flush"
     [sync]="Sync"
     [queue]="Queue size"
+    [watch]="Watch"
 )
 for part in "${PARTS[@]}"; do
     if [[ -z ${titles[$part]:-} ]]; then
-        echo "bench: BENCH_PARTS holds '$part'; the parts are: envelopes enqueue flush sync queue" >&2
+        echo "bench: BENCH_PARTS holds '$part'; the parts are: envelopes enqueue flush sync queue watch" >&2
         exit 2
     fi
 done

@@ -20,6 +20,7 @@ SCENARIOS=(
     "hostile-files|HostileFileTests"
     "hostile-server|HostileServerTests"
     "secrets-and-isolation|IsolationTests"
+    "watch-flapping|WatchFlappingTests"
 )
 read -ra ONLY <<<"${STRESS_ONLY:-}"
 

@@ -49,13 +49,17 @@ final class EventFeed: Sendable {
         struct Value {
             var lastByte = Date()
             var heartbeat: TimeInterval = 15
+            /// The answer's head has arrived: `heartbeat` is the server's, not the default.
+            var headArrived = false
         }
 
         let value = Mutex(Value())
     }
 
     /// One stream, from the request to its end. A watchdog beside the reader ends a stream silent for twice its
-    /// heartbeat (the connection may look open while the server or a middlebox has gone).
+    /// heartbeat (the connection may look open while the server or a middlebox has gone). It sleeps until that
+    /// deadline, not in ticks: on a quiet stream it wakes once per heartbeat (until the head has come, once a
+    /// second, since the server's heartbeat is not known yet).
     private static func listen(
         _ transport: StreamTransport,
         post: AsyncStream<WatchLoop.Message>.Continuation
@@ -65,13 +69,16 @@ final class EventFeed: Sendable {
             group.addTask { await read(transport, liveness: liveness, post: post) }
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(nanoseconds: 1_000_000_000)
-                    let (last, heartbeat) = liveness.value.withLock { ($0.lastByte, $0.heartbeat) }
-                    if Date().timeIntervalSince(last) > 2 * heartbeat {
+                    let (last, heartbeat, known) = liveness.value.withLock {
+                        ($0.lastByte, $0.heartbeat, $0.headArrived)
+                    }
+                    let left = last.addingTimeInterval(2 * heartbeat).timeIntervalSinceNow
+                    if left < 0 {
                         return .lost(
                             reason: "nothing arrived for \(Int((2 * heartbeat).rounded())) s, twice the "
                                 + "heartbeat", opened: true, retryAfter: nil)
                     }
+                    try? await Task.sleep(nanoseconds: UInt64((known ? left : min(left, 1)) * 1e9) + 1_000_000)
                 }
                 return nil
             }
@@ -100,10 +107,10 @@ final class EventFeed: Sendable {
                     if code == 401 { return .unauthorized }
                     guard code == 200 else { continue }  // the error body follows; the stream's end reports it
                     opened = true
-                    if let text = fields["b1-heartbeat-seconds"], let seconds = TimeInterval(text), seconds > 0,
-                        seconds.isFinite
-                    {
-                        liveness.value.withLock { $0.heartbeat = max(seconds, 0.05) }
+                    let announced = fields["b1-heartbeat-seconds"].flatMap(TimeInterval.init)
+                    liveness.value.withLock {
+                        $0.headArrived = true
+                        if let announced, announced > 0, announced.isFinite { $0.heartbeat = max(announced, 0.05) }
                     }
                     post.yield(.feedOpened)
                 case .bytes(let data):

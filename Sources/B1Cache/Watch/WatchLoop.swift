@@ -32,6 +32,9 @@ final class WatchLoop: @unchecked Sendable {
     /// A write waits for its backoff until then: flush again at that time.
     private var nextFlushAt: Date?
     private var feed: EventFeed?
+    /// One tick posted at the moment the next probe or held-back write is due, so such a wait is not rounded up to
+    /// the clock's next tick (up to `checkInterval` late: on average half a second added to every reconnection).
+    private var wakeUp: Task<Void, Never>?
     private var nextPollAt: Date?
     private var state: WatchState
     private var written: WatchState
@@ -52,17 +55,12 @@ final class WatchLoop: @unchecked Sendable {
         try loadToken()
         // One stat of queue/ a second, not inotify/kqueue: it costs microseconds, sees renames made by any process
         // (also on a network file system, where inotify sees only this host's changes), needs no descriptor kept
-        // open and no more libc, and a second is the latency promised ("within about a second").
-        let post = self.post
-        let interval = options.checkInterval
-        let ticker = Task {
-            while !Task.isCancelled {
-                post.yield(.tick)
-                try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
-            }
-        }
+        // open and no more libc, and a second is the latency promised ("within about a second"). The clock takes
+        // those stats itself and wakes the loop only when they changed or the loop needs every tick (WatchClock).
+        let clock = WatchClock(interval: options.checkInterval, paths: cache.paths, token: options.token, post: post)
         defer {
-            ticker.cancel()
+            clock.stop()
+            wakeUp?.cancel()
             feed?.stop()
             post.finish()
         }
@@ -74,6 +72,8 @@ final class WatchLoop: @unchecked Sendable {
                 try? state.write(cache.paths)  // the file only informs: a full disk must not stop the watcher
                 written = state
             }
+            // Online and idle, a tick matters only when the queue, watch.json or the token file changed.
+            clock.needEveryTick(!online || state.sessionExpired || nextFlushAt != nil || nextPollAt != nil)
         }
         try Task.checkCancellation()
     }
@@ -161,7 +161,20 @@ final class WatchLoop: @unchecked Sendable {
         let delay = probeBackoff.next()
         nextProbeAt = Date().addingTimeInterval(delay)
         state.backoffUntil = nextProbeAt
+        wake(at: nextProbeAt)
         emit(.offline(reason: reason, retryIn: delay))
+    }
+
+    /// Posts a tick at `date` (replacing the one asked for before; the clock's own ticks still come each second).
+    private func wake(at date: Date) {
+        wakeUp?.cancel()
+        let post = self.post
+        // 2 ms late rather than early: the tick compares Date() with `date`, and Task.sleep keeps another clock.
+        let delay = max(0, date.timeIntervalSinceNow) + 0.002
+        wakeUp = Task {
+            try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+            if !Task.isCancelled { post.yield(.tick) }
+        }
     }
 
     private func goOfflineQuietly() {
@@ -192,7 +205,10 @@ final class WatchLoop: @unchecked Sendable {
         queueStamp = Self.queueStamp(cache.paths)  // before reading: a write enqueued from now on is seen next tick
         let plan = try cache.flushPlan()
         if let held = plan.heldBack {
-            if nextFlushAt != held.until { emit(.heldBack(id: held.write.id, until: held.until)) }
+            if nextFlushAt != held.until {
+                emit(.heldBack(id: held.write.id, until: held.until))
+                wake(at: held.until)
+            }
             nextFlushAt = held.until
         } else {
             nextFlushAt = nil
