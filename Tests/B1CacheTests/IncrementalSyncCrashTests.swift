@@ -79,7 +79,7 @@ import Testing
             try FileManager.default.copyItem(at: cache, to: reference)
 
             let process = try Stress.start(
-                ["sync", "invoices", "--no-flush", "--page-size", "20", "--cache-dir", cache.path],
+                ["sync", "invoices", "--no-flush", "--wait", "--page-size", "20", "--cache-dir", cache.path],
                 environment: server.environment())
             // Killed once it holds the lock (owner.json written): the kill lands in the pull, its read, merge and
             // write. (A kill between the lock's mkdir and its owner.json leaves a lock fresh for 10 s: LockTests.)
@@ -125,7 +125,7 @@ import Testing
             #expect(clean.status == 0, "round \(round): \(clean.output)\(clean.errorOutput)")
         }
         #expect(outcomes.old + outcomes.new == Self.rounds)
-        let last = try b1cache(["sync", "invoices", "--no-flush"], in: cache)
+        let last = try b1cache(["sync", "invoices", "--no-flush", "--wait"], in: cache)
         #expect(last.status == 0, "\(last.output)\(last.errorOutput)")
         let cached = try #require(try CacheStore(paths: CachePaths(root: cache)).envelope(for: .invoices))
         #expect(cached.items.count == seeded - Self.rounds)  // each round brought 2 new and deleted 3
