@@ -147,16 +147,8 @@ final class Terminal: Sendable {
 
 /// Formatting helpers for human output.
 enum Format {
-    static func bytes(_ count: Int64) -> String {
-        let units = ["B", "KB", "MB", "GB", "TB"]
-        var value = Double(count)
-        var unit = 0
-        while value >= 1000, unit < units.count - 1 {
-            value /= 1000
-            unit += 1
-        }
-        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
-    }
+    /// `235.9 KB`, `1.2 MB`: the library's one byte formatter, so disk use and the storage budget read alike.
+    static func bytes(_ count: Int64) -> String { StorageUse.format(count) }
 
     /// `2 s`, `0.5 s`.
     static func seconds(_ value: Double) -> String {
