@@ -21,10 +21,14 @@ extension Cache {
     /// How many items are pending and failed, per collection, from the write files alone (no envelope is read).
     public func itemStates() throws -> ItemStateCounts {
         try CacheRoot.checkingOnce(paths) {
-            // The pending writes' items from the queue index while it is fresh (FORMATS.md §5), so the count costs
-            // about the same at 20,000 pending writes as at none; else from the files.
+            // The pending writes' items from the queue index while it is fresh (FORMATS.md §5): its header's counts
+            // (the same cost at 20,000 pending writes as at none), else its lines; else from the files.
+            let failed = try TriageWrites(paths: paths, pending: false, failed: true)
+            if let counts = PendingItemCounts.load(paths, failed: failed.failed) {
+                return ItemStateCounts(
+                    pendingCounts: counts.pending, failed: failed.failed, unreadableWrites: failed.unreadable.count)
+            }
             if let pending = try PendingTargets.load(paths) {
-                let failed = try TriageWrites(paths: paths, pending: false, failed: true)
                 return ItemStateCounts(
                     pendingTargets: pending.targets, failed: failed.failed,
                     unreadableWrites: failed.unreadable.count + pending.unreadable)

@@ -3,10 +3,11 @@ import Foundation
 /// `queue-index.jsonl`, beside `queue/`: a hint that lets `status`, `inspect` and `enqueue` skip reading the queue.
 /// Never a source of truth (FORMATS.md §5, "The queue index"): the write files are.
 ///
-/// Line 1 is the header: how many files `queue/` holds, their bytes, the oldest and newest name, and the folder's
-/// modification time (`queueModified`, nanoseconds) when it described it. Each further line is one pending
-/// write in flush order: `[file name, bytes, supersede key, touched keys, applied items]`, what `QueueView` needs
-/// to coalesce without opening the file.
+/// The last line is the header: how many files `queue/` holds, their bytes, the oldest and newest name, how many
+/// distinct items the pending writes touch in each collection (`items`, when every file's facts were known), and
+/// the folder's modification time (`queueModified`, nanoseconds) when it described it. Each other line is one
+/// pending write in flush order: `[file name, bytes, supersede key, touched keys, applied items, collection,
+/// target ids]`, what `QueueView` needs to coalesce without opening the file.
 ///
 /// How it stays honest: every b1cache process that changes `queue/` does so holding a `flock` on the folder and
 /// removes the index first (so a crash mid-change leaves none); enqueue writes it again after its change, flush
@@ -30,6 +31,10 @@ enum QueueIndex {
         /// True when the file holds exactly one line for each pending file and no other: a reader may then take
         /// the lines without listing `queue/` (false once a superseded write leaves its line behind).
         var exact = false
+        /// How many distinct items the pending writes touch, by collection (collections with none left out): the
+        /// triage counts' pending side (`ItemStateCounts`) without reading a line. Nil when some pending file's
+        /// facts were unknown as the header was written (unreadable), or from an index written before it existed.
+        var items: [String: Int]?
     }
 
     /// What coalescing needs of one pending write (`WritePayload`'s keys), what the triage counts need (the
@@ -142,7 +147,18 @@ enum QueueIndex {
         else { return nil }
         return Header(
             queueModified: Int64(modified), count: count, bytes: Int64(bytes), oldest: object["oldest"]?.stringValue,
-            newest: object["newest"]?.stringValue, exact: object["exact"]?.boolValue ?? false)
+            newest: object["newest"]?.stringValue, exact: object["exact"]?.boolValue ?? false,
+            items: object["items"]?.objectValue.flatMap(itemCounts(in:)))
+    }
+
+    /// The `items` member's counts; nil when any is not a count (the header then says nothing of items).
+    private static func itemCounts(in object: JSONObject) -> [String: Int]? {
+        var counts: [String: Int] = [:]
+        for (collection, value) in object.members {
+            guard let count = value.intValue, count > 0 else { return nil }
+            counts[collection] = count
+        }
+        return counts
     }
 
     // MARK: Writing (holding `locked`)
@@ -182,10 +198,12 @@ enum QueueIndex {
     /// the file's bytes (nil leaves a file out: one that could not be read), then the header, stamped with
     /// `queue/`'s modification time now (holding `locked`, after the change). Durable, as every file of the cache;
     /// staged in `queue/.tmp`, so `queue/`'s own time stays as it was.
+    /// `items` goes in the header only when every name has a line (else a reader must read the files left out).
     @discardableResult
-    static func write(_ paths: CachePaths, names: [String], line: (String) -> (bytes: Int64, line: [UInt8])?) throws
-        -> Bool
-    {
+    static func write(
+        _ paths: CachePaths, names: [String], items: [String: Int]?,
+        line: (String) -> (bytes: Int64, line: [UInt8])?
+    ) throws -> Bool {
         var bytes: Int64 = 0
         var lines = 0
         var body: [UInt8] = []
@@ -200,7 +218,8 @@ enum QueueIndex {
         let exact = lines == names.count
         guard
             let header = try header(
-                paths, count: names.count, bytes: bytes, oldest: names.first, newest: names.last, exact: exact)
+                paths, count: names.count, bytes: bytes, oldest: names.first, newest: names.last, exact: exact,
+                items: exact ? items : nil)
         else { return false }
         var data = Data(body)
         data.append(header)
@@ -218,9 +237,11 @@ enum QueueIndex {
     /// until the next whole `write` (readers skip lines of names not listed).
     static func append(
         _ paths: CachePaths, lines: [[UInt8]], count: Int, bytes: Int64, oldest: String?, newest: String?,
-        exact: Bool
+        exact: Bool, items: [String: Int]?
     ) throws -> Bool {
-        guard let header = try header(paths, count: count, bytes: bytes, oldest: oldest, newest: newest, exact: exact)
+        guard
+            let header = try header(
+                paths, count: count, bytes: bytes, oldest: oldest, newest: newest, exact: exact, items: items)
         else {
             return false
         }
@@ -238,74 +259,20 @@ enum QueueIndex {
 
     /// The header line (with its newline), stamped with `queue/`'s time now; nil without a `queue/`.
     private static func header(
-        _ paths: CachePaths, count: Int, bytes: Int64, oldest: String?, newest: String?, exact: Bool
+        _ paths: CachePaths, count: Int, bytes: Int64, oldest: String?, newest: String?, exact: Bool,
+        items: [String: Int]?
     ) throws -> Data? {
         guard let queue = try CacheRoot.statusOf(paths.queue) else { return nil }
         // A file that could not be read has no line but is still counted: the header counts the folder.
-        let header: JSONObject = [
+        var header: JSONObject = [
             "format": .string(format), "schemaVersion": .integer(schemaVersion),
             "queueModified": .integer(queue.modifiedNanoseconds), "count": .integer(count),
             "bytes": .integer(bytes), "oldest": .optionalString(oldest), "newest": .optionalString(newest),
             "exact": .bool(exact),
         ]
+        if let items {
+            header["items"] = .object(JSONObject(items.filter { $0.value > 0 }.mapValues { .integer($0) }))
+        }
         return Data((JSONWriter.compactString(.object(header)) + "\n").utf8)
-    }
-}
-
-/// The collection and items each pending write touches (`PendingWrite.touchedItemIds`), for the triage counts:
-/// from the index's lines while its header is fresh, for every listed file it has a line for (the others are
-/// read); nil when the index is not fresh. `unreadable` counts the files that could not be read.
-struct PendingTargets {
-    var targets: [(collection: CollectionName, ids: [String])] = []
-    var unreadable = 0
-
-    static func load(_ paths: CachePaths) throws -> PendingTargets? {
-        guard let header = QueueIndex.freshHeader(paths), let index = QueueIndexBody.load(paths) else { return nil }
-        if header.exact {
-            // One line per pending file and no other: no listing needed.
-            var result = PendingTargets()
-            for line in index.writeLines() {
-                guard let read = index.targets(of: line), let collection = CollectionName(rawValue: read.collection)
-                else { return nil }
-                result.targets.append((collection, read.ids))
-            }
-            if result.targets.count == header.count { return result }
-        }
-        let queue = WriteQueue(paths: paths)
-        let names = try queue.pendingNames()
-        var result = PendingTargets()
-        for (name, line) in zip(names, index.cover(names)) {
-            if let line, let read = index.targets(of: line), let collection = CollectionName(rawValue: read.collection)
-            {
-                result.targets.append((collection, read.ids))
-            } else if let write = try? queue.readWithSize(name).write {
-                result.targets.append((write.kind.collection, write.touchedItemIds))
-            } else {
-                result.unreadable += 1
-            }
-        }
-        return result
-    }
-}
-
-/// How many writes are pending, since when, and their bytes: from the queue index while it is fresh, else from one
-/// listing of `queue/` (names only; no file is opened).
-struct PendingSummary: Equatable {
-    var count: Int
-    /// The creation time of the oldest pending write, read from its file name.
-    var oldestAt: Date?
-    /// The bytes of the pending files, when the index knew them (nil after a listing).
-    var bytes: Int64?
-
-    static func load(_ paths: CachePaths) throws -> PendingSummary {
-        if let header = QueueIndex.freshHeader(paths) {
-            return PendingSummary(
-                count: header.count, oldestAt: header.oldest.flatMap(WriteFileName.init(fileName:))?.createdAt,
-                bytes: header.bytes)
-        }
-        let names = try WriteQueue(paths: paths).pendingNames()
-        // Names sort as their times do, so the first name b1cache made is the oldest.
-        let oldest = names.lazy.compactMap(WriteFileName.init(fileName:)).first
-        return PendingSummary(count: names.count, oldestAt: oldest?.createdAt, bytes: nil)
     }
 }

@@ -11,16 +11,21 @@ struct QueueIndexBody {
     }
 
     private let bytes: [UInt8]
+    /// The file's header (its last line), read with the lines, so the two describe the same moment.
+    let header: QueueIndex.Header
 
     /// The index of `paths`, or nil when there is none of this schema.
     static func load(_ paths: CachePaths) -> QueueIndexBody? {
         guard let data = try? System.readFile(paths.queueIndex.path, limit: QueueIndex.maximumFileSize),
-            QueueIndex.header(of: data) != nil
+            let header = QueueIndex.header(of: data)
         else { return nil }
-        return QueueIndexBody(bytes: [UInt8](data))
+        return QueueIndexBody(bytes: [UInt8](data), header: header)
     }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    private init(bytes: [UInt8], header: QueueIndex.Header) {
+        self.bytes = bytes
+        self.header = header
+    }
 
     /// How many lines the file has (headers and lines of writes gone included): what a whole rewrite would drop.
     var lineCount: Int { bytes.withUnsafeBufferPointer { $0.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 } } }

@@ -41,6 +41,15 @@ final class QueueView {
     private var totalBytes: Int64 = 0
     private var missing = 0
     private var seenModified: Int64?
+    /// How many distinct items `names` touch, by collection (`QueueIndex.Header.items`): taken from a fresh header,
+    /// kept as writes come and go (a look-up of each item they touch), counted from every line when unknown.
+    private var items: [String: Int]?
+    /// The header of the index as read (`readIndexOnce`).
+    private var header: QueueIndex.Header?
+    /// Item look-ups left before the counts are dropped and counted again whole when the index is written: each
+    /// scans the index's bytes, so a large batch is cheaper counted once than looked up item by item.
+    private var lookUpsLeft = 0
+    private static let lookUpsPerWrite = 64
 
     init(paths: CachePaths) {
         self.paths = paths
@@ -79,6 +88,9 @@ final class QueueView {
         }
         names = listed
         lines = covered
+        // The header's item counts hold for this listing only if the folder has not changed since it was written.
+        items = modified != nil && header?.queueModified == modified ? header?.items : nil
+        lookUpsLeft = Self.lookUpsPerWrite
         known = [:]
         knownByText = [:]
         totalBytes = 0
@@ -95,9 +107,8 @@ final class QueueView {
         index = QueueIndexBody.load(paths)
         fileLines = index?.lineCount ?? 0
         indexOnDisk = index != nil
-        exact =
-            (try? System.readTail(paths.queueIndex.path, count: 16 * 1024)).flatMap(QueueIndex.header(of:))?.exact
-            ?? false
+        header = index?.header
+        exact = header?.exact ?? false
         appended = []
     }
 
@@ -123,10 +134,13 @@ final class QueueView {
 
     /// Adds a write this process is queuing, with the size of its file.
     func add(_ write: PendingWrite, name: WriteFileName, bytes: Int64) {
+        let fact = QueueIndex.Facts(write, bytes: bytes)
+        // Counted before it is learned: an item counts once, when no pending write touched it yet.
+        countItems(of: fact, by: 1)
         names.append(name.fileName)
         lines.append(nil)
         added.append(name.fileName)
-        learn(name.fileName, QueueIndex.Facts(write, bytes: bytes))
+        learn(name.fileName, fact)
     }
 
     /// Forgets a write (superseded); returns its file (nil for one of this batch not written yet).
@@ -135,14 +149,53 @@ final class QueueView {
         let name = names.remove(at: position)
         let line = lines.remove(at: position)
         if line != nil || appended.contains(name) { exact = false }  // its line stays in the file
+        let removed: QueueIndex.Facts?
         if let fact = known.removeValue(forKey: name) {
+            removed = fact
             totalBytes -= fact.bytes
             if !appended.contains(name) { missing -= 1 }
             for text in Self.texts(of: fact) { knownByText[text]?.remove(name) }
         } else if let line {
+            removed = index?.facts(of: line)
             totalBytes -= line.size
+        } else {
+            removed = nil
         }
+        // Uncounted after it is gone: an item stops counting when no other pending write touches it.
+        if let removed { countItems(of: removed, by: -1) } else { items = nil }
         return name
+    }
+
+    /// Adds `change` to the count of each item `fact` touches that no pending write (but `fact`) touches.
+    private func countItems(of fact: QueueIndex.Facts, by change: Int) {
+        guard items != nil else { return }
+        for id in Set(fact.targetIds) {
+            guard lookUpsLeft > 0 || index == nil else {
+                items = nil  // counted whole when the index is written
+                return
+            }
+            if index != nil { lookUpsLeft -= 1 }
+            let touched = mentioning(id).contains {
+                $0.facts.collection == fact.collection && $0.facts.targetIds.contains(id)
+            }
+            if !touched { items?[fact.collection, default: 0] += change }
+        }
+        if items?[fact.collection] == 0 { items?[fact.collection] = nil }
+    }
+
+    /// The items `names` touch, counted from every write's facts or line; nil when one has neither (unreadable).
+    private func countAllItems() -> [String: Int]? {
+        var ids: [String: Set<String>] = [:]
+        for (name, line) in zip(names, lines) {
+            if let fact = known[name] {
+                ids[fact.collection, default: []].formUnion(fact.targetIds)
+            } else if let line, let read = index?.targets(of: line) {
+                ids[read.collection, default: []].formUnion(read.ids)
+            } else {
+                return nil
+            }
+        }
+        return ids.mapValues(\.count).filter { $0.value > 0 }
     }
 
     /// Takes the facts of a pending file this view read or queued.
@@ -154,7 +207,7 @@ final class QueueView {
     }
 
     private static func texts(of fact: QueueIndex.Facts) -> Set<String> {
-        Set(fact.touchedKeys).union(fact.appliedItems)
+        Set(fact.touchedKeys).union(fact.appliedItems).union(fact.targetIds)
     }
 
     /// Records the folder's time after this process changed it, so the next `refresh` needs no listing.
@@ -170,13 +223,15 @@ final class QueueView {
     func writeIndex(whole: Bool = false) throws {
         let bytes = totalBytes
         let fresh = added.filter { known[$0] != nil }  // a removed write has no facts any more
+        lookUpsLeft = Self.lookUpsPerWrite
         if !whole, indexOnDisk, missing == fresh.count, fileLines + fresh.count + 1 <= 2 * names.count + 1000 {
+            if items == nil { items = countAllItems() }
             let newLines = fresh.compactMap { name in
                 known[name].map { Array(QueueIndex.line(name: name, facts: $0).utf8) }
             }
             if try QueueIndex.append(
                 paths, lines: newLines, count: names.count, bytes: bytes, oldest: names.first, newest: names.last,
-                exact: exact)
+                exact: exact, items: items)
             {
                 appended.formUnion(fresh)
                 missing -= fresh.count
@@ -185,8 +240,10 @@ final class QueueView {
                 return
             }
         }
+        // Written whole, the counts are counted whole too (O(queue), as the write is): what a repair relies on.
+        items = countAllItems()
         var line = lines.makeIterator()
-        exact = try QueueIndex.write(paths, names: names) { name in
+        exact = try QueueIndex.write(paths, names: names, items: items) { name in
             let indexed = line.next() ?? nil
             if let fact = known[name] { return (fact.bytes, Array(QueueIndex.line(name: name, facts: fact).utf8)) }
             guard let indexed, let index else { return nil }

@@ -118,15 +118,34 @@ public struct ItemStateCounts: Sendable, Equatable {
     init(
         pendingTargets: [(collection: CollectionName, ids: [String])], failed: [PendingWrite], unreadableWrites: Int
     ) {
-        self.unreadableWrites = unreadableWrites
-        var failedIds: [CollectionName: Set<String>] = [:]
+        let failedIds = Self.items(of: failed)
         var pendingIds: [CollectionName: Set<String>] = [:]
-        for write in failed { failedIds[write.kind.collection, default: []].formUnion(write.typedPayload.targetIds) }
         for target in pendingTargets { pendingIds[target.collection, default: []].formUnion(target.ids) }
-        for collection in Set(failedIds.keys).union(pendingIds.keys) {
-            let failing = failedIds[collection] ?? []
-            byCollection[collection] = Count(
-                pending: (pendingIds[collection] ?? []).subtracting(failing).count, failed: failing.count)
+        var pending: [CollectionName: Int] = [:]
+        for (collection, ids) in pendingIds { pending[collection] = ids.subtracting(failedIds[collection] ?? []).count }
+        self.init(pendingCounts: pending, failedIds: failedIds, unreadableWrites: unreadableWrites)
+    }
+
+    /// Counts from `pendingCounts` (distinct items touched by pending writes only, by collection: from the queue
+    /// index's header, `PendingItemCounts`) and the items `failed` touch.
+    init(pendingCounts: [CollectionName: Int], failed: [PendingWrite], unreadableWrites: Int) {
+        self.init(pendingCounts: pendingCounts, failedIds: Self.items(of: failed), unreadableWrites: unreadableWrites)
+    }
+
+    /// The items `writes` touch, by collection.
+    static func items(of writes: [PendingWrite]) -> [CollectionName: Set<String>] {
+        var ids: [CollectionName: Set<String>] = [:]
+        for write in writes { ids[write.kind.collection, default: []].formUnion(write.touchedItemIds) }
+        return ids
+    }
+
+    private init(pendingCounts: [CollectionName: Int], failedIds: [CollectionName: Set<String>], unreadableWrites: Int)
+    {
+        self.unreadableWrites = unreadableWrites
+        for collection in Set(failedIds.keys).union(pendingCounts.keys) {
+            let count = Count(pending: pendingCounts[collection] ?? 0, failed: failedIds[collection]?.count ?? 0)
+            // A collection no write touches an item of is absent, however the counts were found.
+            if count.pending + count.failed > 0 { byCollection[collection] = count }
         }
     }
 }

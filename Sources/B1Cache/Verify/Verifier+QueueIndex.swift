@@ -45,12 +45,22 @@ extension Verifier {
         }
         // Lines of writes no longer pending are allowed (enqueue appends; readers skip them).
         let facts = QueueIndex.facts(paths) ?? [:]
+        var items: [String: Set<String>] = [:]
+        var unreadable = false
         for name in names {
-            guard let fact = facts[name], let read = try? queue.readWithSize(name) else { continue }  // unreadable:
-            // reported with the write files; no line: enqueue reads the file
-            if QueueIndex.Facts(read.write, bytes: read.bytes) != fact {
+            // Unreadable: reported with the write files (the items it touches cannot be counted here).
+            guard let read = try? queue.readWithSize(name) else {
+                unreadable = true
+                continue
+            }
+            items[read.write.kind.collection.rawValue, default: []].formUnion(read.write.touchedItemIds)
+            // No line: enqueue reads the file.
+            if let fact = facts[name], QueueIndex.Facts(read.write, bytes: read.bytes) != fact {
                 return "says something else of \(name) than the file holds"
             }
+        }
+        if !unreadable, let counted = header.items, counted != items.mapValues(\.count).filter({ $0.value > 0 }) {
+            return "counts other items touched by pending writes than queue/'s files do"
         }
         return nil
     }
