@@ -2,8 +2,8 @@ import B1Cache
 import Foundation
 import Testing
 
-/// Sync holds a collection's items as their bytes (issue 14): a full and an incremental pull cost about the
-/// envelope's size in memory above the process's own, and an envelope edited by hand (valid, but not as b1cache
+/// Sync holds a collection's items as their bytes (issue 14): a full and an incremental pull, and `verify`, cost
+/// about the envelope's size in memory above the process's own, and an envelope edited by hand (valid, but not as b1cache
 /// lays it out) comes back from an incremental pull exactly as `Envelope.encoded()` writes it.
 @Suite(.perTestTimeLimit) final class SyncItemBytesTests {
     let folder = TemporaryFolder()
@@ -51,11 +51,16 @@ import Testing
         let incremental = try sync("incremental")
         let unchanged = try sync("unchanged")  // reads no envelope: the process's own peak
         let baseline = unchanged.peakKilobytes * 1024
+        // verify parses every envelope, holding the items as bytes too (as a tree: 3.5× the file above the baseline).
+        let verify = try CommandRunner.b1cacheMeasured(
+            ["verify", "--cache-dir", cache.path], environment: server.environment(),
+            report: folder.path("verify.report"))
+        #expect(verify.status == 0, "\(verify.output)\(verify.errorOutput)")
         // Held as a JSONValue tree, the items took about 2.4 times the file above the baseline.
         var figures: [String] = []
-        for (name, run) in [("full", full), ("incremental", incremental)] {
+        for (name, run) in [("full", full), ("incremental", incremental), ("verify", verify)] {
             let above = Double(run.peakKilobytes * 1024 - baseline) / Double(bytes)
-            #expect(above < 1.5, "\(name) sync: \(above)× the \(bytes)-byte envelope above the process's own peak")
+            #expect(above < 1.5, "\(name): \(above)× the \(bytes)-byte envelope above the process's own peak")
             figures.append("\(name) \(run.peakKilobytes / 1024) MB (\(String(format: "%.2f", above))× above)")
         }
         Stress.record(

@@ -15,6 +15,9 @@ struct ItemMerge<Items: MergeableItems> {
     /// Items added, replaced by a different value, or removed: zero when the merge left the items as they were.
     private(set) var changed = 0
 
+    /// How many items with an id the merge holds (holes not counted; every item of a decoded envelope has one).
+    var count: Int { positions.count }
+
     /// A merge into `items`, whose slot of each id is given by `positions`.
     init(_ items: Items, positions: [String: Int]) {
         self.items = items
