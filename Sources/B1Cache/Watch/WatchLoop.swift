@@ -36,6 +36,8 @@ final class WatchLoop: @unchecked Sendable {
     /// the clock's next tick (up to `checkInterval` late: on average half a second added to every reconnection).
     private var wakeUp: Task<Void, Never>?
     private var nextPollAt: Date?
+    /// The last pull's measure was over the budget (so the next one over says nothing new).
+    private var overBudget = false
     private var state: WatchState
     private var written: WatchState
 
@@ -258,6 +260,10 @@ final class WatchLoop: @unchecked Sendable {
             }
         }
         if let offlineReason { goOffline(offlineReason) }
+        if let use = result.storage {
+            if use.isOverBudget && !overBudget { emit(.overBudget(use)) }
+            overBudget = use.isOverBudget
+        }
     }
 
     /// `Cache.sync`, waiting for the lock as long as another process holds it. Being offline, a 401 and a server that
@@ -267,7 +273,7 @@ final class WatchLoop: @unchecked Sendable {
     private func sync(_ syncOptions: SyncOptions) async throws -> SyncReport? {
         guard let client else { return nil }
         do {
-            return try await cache.sync(client: client, options: syncOptions, busy: .wait)
+            return try await cache.sync(client: client, options: syncOptions, busy: .wait, budget: options.budget)
         } catch let error as FlushError {
             goOffline(error.description)
         } catch let error as TransportError where !error.isSetupProblem {

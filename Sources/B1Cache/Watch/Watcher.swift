@@ -25,6 +25,8 @@ public struct WatchOptions: Sendable {
     public var pollInterval: TimeInterval = 15 * 60
     /// How often `queue/` and the token file are looked at (a stat each; see `WatchLoop.queueStamp`).
     public var checkInterval: TimeInterval = 1
+    /// The storage budget each pull measures the cache against (`WatchEvent.overBudget`; nothing is ever removed).
+    public var budget: StorageBudget = .default
 
     /// Options with the defaults (backoff cap 60 s, poll every 15 min without a feed).
     public init(server: URL, token: WatchToken) {
@@ -59,6 +61,9 @@ public enum WatchEvent: Sendable {
     case feedLost(reason: String, retryIn: TimeInterval)
     /// The server has no change feed (404): every collection is pulled every `every` seconds instead.
     case polling(every: TimeInterval)
+    /// A pull left the cache over `WatchOptions.budget` (said once each time it goes over, not on every pull;
+    /// nothing is removed for it).
+    case overBudget(StorageUse)
     case stopped
 }
 

@@ -22,6 +22,12 @@ enum ServiceFile {
                 arguments += [option, option == "--ca-file" ? path : value]
             }
         }
+        // A service does not inherit this shell's $B1CACHE_BUDGET: the budget in force is written as the flag.
+        if let budget = context.arguments.value(StorageReport.option)
+            ?? context.environment[StorageBudget.environmentVariable].flatMap({ $0.isEmpty ? nil : $0 })
+        {
+            arguments += [StorageReport.option, budget]
+        }
         switch kind {
         case "systemd": return systemd(arguments, root: context.paths.root.path)
         case "launchd": return launchd(arguments)

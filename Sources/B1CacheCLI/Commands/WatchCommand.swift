@@ -7,11 +7,11 @@ enum WatchCommand: Command {
     static let summary = "keep the cache in step while it runs: flush on reconnect and on enqueue, realtime pulls"
     static let options: Set<String> = ServerOptions.options.union([
         "--max-backoff", "--poll-interval",
-        "--print-service",
+        "--print-service", StorageReport.option,
     ])
     static let flags: Set<String> = ["--json"]
     static let help = """
-        Usage: b1cache watch [--json] [--max-backoff DURATION] [--poll-interval DURATION] [SERVER OPTIONS]
+        Usage: b1cache watch [--json] [--max-backoff DURATION] [--poll-interval DURATION] [--budget SIZE] [SERVER OPTIONS]
                b1cache watch --print-service systemd|launchd --token-file FILE [SERVER OPTIONS]
 
         Runs until SIGINT or SIGTERM (exit 0), keeping the cache in step with the server with no command typed:
@@ -28,6 +28,8 @@ enum WatchCommand: Command {
 
         One line per event on stderr ("flushed 3 writes", "pulled invoices: 2 changed", "offline: retry in 8 s");
         with --json, one JSON object per event on stdout instead. 'b1cache status' shows whether a watcher runs.
+        A pull that leaves the cache over its storage budget warns once (again only after it was back under);
+        nothing is removed for it.
 
         Options:
           --max-backoff DURATION    the longest wait between two probes of an unreachable server (default 60s)
@@ -36,6 +38,7 @@ enum WatchCommand: Command {
                                     same --cache-dir and server options; needs --token-file: the token is read from
                                     it, never written into the unit) and exit
           --json                    JSON lines on stdout: {"event", "at", …} (docs/JSON.md)
+        \(StorageReport.help)
         \(ServerOptions.help)
 
         Exit codes: 0 stopped by SIGINT/SIGTERM; 1 the cache was signed out, restored or removed while watching;
@@ -54,6 +57,7 @@ enum WatchCommand: Command {
             guard interval >= 1 else { throw UsageError("--poll-interval must be at least 1s") }
             options.pollInterval = interval
         }
+        options.budget = try StorageReport.budget(context)
         if let kind = context.arguments.value("--print-service") {
             context.terminal.line(try ServiceFile.text(kind: kind, context: context))
             return .ok
@@ -141,6 +145,8 @@ enum WatchLines {
             return "change feed lost (\(reason)); reconnecting in \(seconds(retryIn))"
         case .polling(let every):
             return "the server has no change feed: pulling every collection every \(seconds(every))"
+        case .overBudget(let use):
+            return "warning: \(use.overBudgetWarning); raise it with --budget or \(StorageBudget.environmentVariable)"
         case .stopped: return "stopped"
         }
     }
@@ -188,6 +194,9 @@ enum WatchLines {
         case .polling(let every):
             object["event"] = "polling"
             object["everySeconds"] = round(every)
+        case .overBudget(let use):
+            object["event"] = "over-budget"
+            object["storage"] = StorageReport.json(use)
         case .stopped: object["event"] = "stopped"
         }
         return .object(object)

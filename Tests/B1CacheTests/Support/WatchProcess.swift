@@ -1,12 +1,13 @@
 import B1Cache
 import Foundation
 
-/// A running `b1cache watch` (the real binary), its stderr collected line by line, SIGKILLed when the value goes
+/// A running `b1cache watch` (the real binary), its stderr and stdout collected line by line, SIGKILLed when the value goes
 /// away if still running.
 final class WatchProcess: @unchecked Sendable {
     let process = Process()
     private let errorLines = Locked<[String]>()
-    private let reader: Thread
+    private let outputLines = Locked<[String]>()
+    private let readers: [Thread]
 
     init(_ arguments: [String], environment: [String: String]) throws {
         process.executableURL = CommandRunner.binary
@@ -18,14 +19,21 @@ final class WatchProcess: @unchecked Sendable {
         base.merge(environment) { $1 }
         process.environment = base
         let errorOutput = Pipe()
-        process.standardOutput = FileHandle.nullDevice
+        let output = Pipe()
+        process.standardOutput = output
         process.standardError = errorOutput
         process.standardInput = FileHandle.nullDevice
-        let lines = errorLines
-        reader = Thread {
+        readers = [Self.reader(errorOutput, into: errorLines), Self.reader(output, into: outputLines)]
+        try process.run()
+        for reader in readers { reader.start() }
+    }
+
+    /// A thread that collects what `pipe` carries, line by line, until its end.
+    private static func reader(_ pipe: Pipe, into lines: Locked<[String]>) -> Thread {
+        Thread {
             var pending = Data()
             while true {
-                let chunk = errorOutput.fileHandleForReading.availableData
+                let chunk = pipe.fileHandleForReading.availableData
                 if chunk.isEmpty { break }
                 pending.append(chunk)
                 while let end = pending.firstIndex(of: 0x0A) {
@@ -35,8 +43,6 @@ final class WatchProcess: @unchecked Sendable {
                 }
             }
         }
-        try process.run()
-        reader.start()
     }
 
     deinit {
@@ -47,8 +53,11 @@ final class WatchProcess: @unchecked Sendable {
     }
 
     var pid: Int32 { process.processIdentifier }
+    /// stderr's lines so far (the events' text).
     var lines: [String] { errorLines.value ?? [] }
     var output: String { lines.joined(separator: "\n") }
+    /// stdout's lines so far (the events' JSON, with `--json`).
+    var jsonLines: [String] { outputLines.value ?? [] }
 
     /// Waits until a line of stderr contains `text` (true), or `timeout` passes or the process ends (false).
     @discardableResult
