@@ -2,7 +2,8 @@
 # `make bench`, part "envelopes" (run by scripts/bench.sh): scripts/bench-envelopes.sh OUT.md
 #
 # For each cache size: b1cache's load (read + decode) and durable rewrite of collections/invoices.json, measured
-# in-process by b1bench, beside jq and python3 doing the same work on the same file; then `b1cache inspect` on
+# in-process by b1bench, beside jq and python3 doing the same work on the same file; `b1cache show invoices`
+# (every item, and one by --id: best time and peak memory) beside jq printing the same; then `b1cache inspect` on
 # the largest cache beside `jq . manifest.json`. Throughputs are best of $BENCH_REPEAT runs, in decimal MB of the
 # input file per second; inspect times are medians of $BENCH_RUNS runs, wall clock including process start.
 #
@@ -53,6 +54,20 @@ PY
 )
 
 declare -A result
+
+# shown BASE_MB COMMAND…: "BEST s, PEAK MB (R× file)" over $REPEAT runs of COMMAND (stdout discarded), R being
+# the peak above BASE_MB (the program's own start-up peak) against the file's $bytes.
+shown() {
+    local base=$1 best="" peak="" seconds mb
+    shift
+    for _ in $(seq "$REPEAT"); do
+        read -r seconds mb < <(measure /dev/null "$@")
+        best=$(smaller "$best" "$seconds")
+        peak=$(larger "$peak" "$mb")
+    done
+    awk -v s="$best" -v m="$peak" -v z="$base" -v b="$bytes" \
+        'BEGIN { printf "%.2f s, %.1f MB (%.2f× file above start-up)", s, m, (m - z) * 1048576 / b }'
+}
 scratch=$DATA/scratch-output.json
 trap 'rm -f "$scratch"' EXIT
 started=$(date +%s)
@@ -75,9 +90,25 @@ for count in "${SIZES[@]}"; do
     result[jq_rewrite,$count]=$(mb_per_s "$bytes" "$(best_of "$REPEAT" "$scratch" jq -S . "$file")")
     read -r "result[py_load,$count]" "result[py_rewrite,$count]" < <(python3 -c "$PYJSON" "$file" "$scratch" "$REPEAT")
     rm -f "$scratch"
+
+    # show: every item as a JSON line, and one by id, beside jq doing the same on the file (time, peak memory).
+    cache=$DATA/invoices-$count
+    id=$(jq -r '.items[length / 2 | floor].id' "$file")
+    b1_base=$(measure /dev/null "$B1CACHE" --version | cut -d' ' -f2)
+    jq_base=$(measure /dev/null jq -n 1 | cut -d' ' -f2)
+    result[show,$count]=$(shown "$b1_base" "$B1CACHE" show invoices --cache-dir "$cache")
+    result[jq_show,$count]=$(shown "$jq_base" jq -c '.items[]' "$file")
+    result[show_id,$count]=$(shown "$b1_base" "$B1CACHE" show invoices --id "$id" --cache-dir "$cache")
+    result[jq_show_id,$count]=$(shown "$jq_base" jq -c --arg id "$id" '.items[] | select(.id == $id)' "$file")
 done
 
 largest=${SIZES[${#SIZES[@]} - 1]}
+show_verdict=met
+for count in "${SIZES[@]}"; do
+    # Aim: show's peak at most 1.5x the envelope file above start-up (as a tree it was 3.2x).
+    above=$(sed 's/.*(\([0-9.]*\)× file.*/\1/' <<<"${result[show,$count]}")
+    at_least "$above" 1.5 && show_verdict="NOT met"
+done
 note "timing inspect on $(thousands "$largest") invoices, median of $RUNS"
 inspect=$(milliseconds "$RUNS" "$B1CACHE" inspect --cache-dir "$DATA/invoices-$largest")
 jq_manifest=$(milliseconds "$RUNS" jq . "$DATA/invoices-$largest/manifest.json")
@@ -132,6 +163,10 @@ done
 result[start,$largest]=$start
 result[inspect,$largest]=$inspect
 result[jqmanifest,$largest]=$jq_manifest
+row "show invoices: b1cache, JSON lines (best time; peak RSS)" "" show "≤ 1.5× file above start-up" "$show_verdict"
+row "show invoices: jq -c '.items[]'" "" jq_show "" ""
+row "show invoices --id ID: b1cache" "" show_id "" ""
+row "show invoices --id ID: jq -c '.items[] | select(.id == ID)'" "" jq_show_id "" ""
 row "inspect: b1cache inspect, median of $RUNS" "" inspect "< $AIM_INSPECT_MS ms" "$inspect_verdict"
 row "inspect: jq . manifest.json, median of $RUNS" "" jqmanifest "" ""
 row "start-up floor: b1cache --version, median of $RUNS" "" start "" ""

@@ -88,18 +88,25 @@ public final class Cache: Sendable {
     /// local effects are applied to copies and each touched item is marked `_pending` (SPEC §5). With `syncState`,
     /// each item a pending or failed write touches carries `_sync` (its state, the writes, the server's reason for
     /// a failed one: `SyncStateMarks`); the two are independent.
-    /// - Important: reads and parses the whole envelope.
+    /// - Important: reads and parses the whole envelope, and holds every item: `itemStream(of:…)` hands them out
+    ///   one at a time instead.
     public func items(of collection: CollectionName, withPending: Bool = false, syncState: Bool = false) throws
         -> Items?
     {
+        guard let stream = try itemStream(of: collection, withPending: withPending, syncState: syncState) else {
+            return nil
+        }
+        return Items(items: try stream.all(), unreadableWrites: stream.unreadableWrites)
+    }
+
+    /// The cached items of `collection` as `items(of:…)` shows them, handed out one at a time (`ItemStream`), or nil
+    /// when it was never synced: about the envelope file's size in memory whatever the collection's length, and one
+    /// item by id (`ItemStream.item(id:)`) without parsing the others into values.
+    public func itemStream(of collection: CollectionName, withPending: Bool = false, syncState: Bool = false) throws
+        -> ItemStream?
+    {
         try CacheRoot.checkingOnce(paths) {
-            guard let envelope = try CacheStore(paths: paths).envelope(for: collection) else { return nil }
-            guard withPending || syncState else { return Items(items: envelope.items, unreadableWrites: []) }
-            let writes = try TriageWrites(paths: paths, pending: true, failed: syncState)
-            return Items(
-                items: writes.present(
-                    envelope.items, collection: collection, withPending: withPending, syncState: syncState),
-                unreadableWrites: writes.unreadable)
+            try ItemStream.load(paths: paths, collection: collection, withPending: withPending, syncState: syncState)
         }
     }
 

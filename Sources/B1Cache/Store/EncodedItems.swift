@@ -78,6 +78,12 @@ struct EncodedItems: MergeableItems, Sendable {
         }
     }
 
+    /// The item in slot `index`, parsed from its bytes; nil for a hole.
+    func value(at index: Int) -> Result<JSONValue, JSONParseError>? {
+        guard index < slots.count, let slot = slots[index] else { return nil }
+        return withBytes(of: slot) { JSONParser.parsing($0) }
+    }
+
     private func withBytes<Result>(of slot: Slot, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         let range = slot.start..<(slot.start + slot.count)
         if slot.chunk < 0 { return file.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) } }

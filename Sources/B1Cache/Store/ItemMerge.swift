@@ -18,6 +18,9 @@ struct ItemMerge<Items: MergeableItems> {
     /// How many items with an id the merge holds (holes not counted; every item of a decoded envelope has one).
     var count: Int { positions.count }
 
+    /// The slot of the item `id`, when the merge holds one.
+    func slot(of id: String) -> Int? { positions[id] }
+
     /// A merge into `items`, whose slot of each id is given by `positions`.
     init(_ items: Items, positions: [String: Int]) {
         self.items = items
@@ -85,3 +88,5 @@ extension ItemMerge where Items == ItemValues {
     /// The merged items, in order.
     var result: [JSONValue] { items.slots.compactMap { $0 } }
 }
+
+extension ItemMerge: Sendable where Items: Sendable {}

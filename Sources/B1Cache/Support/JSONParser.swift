@@ -23,19 +23,27 @@ public enum JSONParser {
 
     /// Parses UTF-8 bytes (strict RFC 8259; numbers kept as their text).
     public static func parse(_ data: Data) throws(JSONParseError) -> JSONValue {
-        let result: Result<JSONValue, JSONParseError> = data.withUnsafeBytes { raw in
-            var reader = JSONReader(bytes: raw.bindMemory(to: UInt8.self))
-            do throws(JSONParseError) {
-                reader.skipWhitespace()
-                let value = try reader.parseValue(depth: 0)
-                reader.skipWhitespace()
-                if reader.position != reader.bytes.count { throw reader.error("unexpected text after the JSON value") }
-                return .success(value)
-            } catch {
-                return .failure(error)
-            }
+        try data.withUnsafeBytes { parsing($0) }.get()
+    }
+
+    /// Parses bytes held elsewhere (an item's bytes inside an envelope file), with no copy.
+    static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
+        try parsing(bytes).get()
+    }
+
+    /// A Result, not a typed throw, so callers inside `withUnsafeBytes` need no typed-throws thunk (Swift 6.3
+    /// crashes on it).
+    static func parsing(_ raw: UnsafeRawBufferPointer) -> Result<JSONValue, JSONParseError> {
+        var reader = JSONReader(bytes: raw.bindMemory(to: UInt8.self))
+        do throws(JSONParseError) {
+            reader.skipWhitespace()
+            let value = try reader.parseValue(depth: 0)
+            reader.skipWhitespace()
+            if reader.position != reader.bytes.count { throw reader.error("unexpected text after the JSON value") }
+            return .success(value)
+        } catch {
+            return .failure(error)
         }
-        return try result.get()
     }
 
     /// Parses a string (its UTF-8 bytes).

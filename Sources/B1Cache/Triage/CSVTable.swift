@@ -15,6 +15,11 @@ public struct CSVTable: Sendable {
     public static func columns(of items: [JSONValue]) -> [String] {
         var seen = Set<String>()
         for item in items { for key in item.objectValue?.keys ?? [] { seen.insert(key) } }
+        return columns(fields: seen)
+    }
+
+    /// `columns(of:)` from the union of the items' field names, gathered by a caller that does not hold the items.
+    public static func columns(fields seen: Set<String>) -> [String] {
         let leading = ["_collection", "id"].filter { seen.contains($0) }
         let rest = seen.subtracting(leading).sorted { JSONObject.precedes($0, $1) }
         return leading + rest.filter { !$0.hasPrefix("_") } + rest.filter { $0.hasPrefix("_") }
@@ -24,19 +29,28 @@ public struct CSVTable: Sendable {
     /// - Parameter list: the fields as given (`id,number,total`), for the error message.
     /// - Throws: `TriageError.unknownField` for a field no item has (with items to tell), `.emptyFieldName`.
     public init(items: [JSONValue], fields list: String?) throws {
-        let known = Self.columns(of: items)
+        try self.init(columns: Self.columns(of: items), anyItems: !items.isEmpty, fields: list)
+    }
+
+    /// The table of items whose columns are `known` (`columns(fields:)`), with the chosen `fields` (nil: `known`).
+    /// - Parameter anyItems: false when there are no items, so no field can be refused for being unknown.
+    /// - Throws: as `init(items:fields:)`.
+    public init(columns known: [String], anyItems: Bool, fields list: String?) throws {
         guard let list else {
             fields = known
             return
         }
-        let chosen = list.split(separator: ",", omittingEmptySubsequences: false).map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }
+        let chosen = Self.names(in: list)
         if chosen.contains(where: \.isEmpty) { throw TriageError.emptyFieldName(list: list) }
-        if !items.isEmpty, let unknown = chosen.first(where: { !known.contains($0) }) {
+        if anyItems, let unknown = chosen.first(where: { !known.contains($0) }) {
             throw TriageError.unknownField(name: unknown, known: known)
         }
         fields = chosen
+    }
+
+    /// The field names of a `--fields` list (`id, number,total`), trimmed, empty ones kept (they are refused).
+    public static func names(in list: String) -> [String] {
+        list.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     /// What ends every line, the header's included.

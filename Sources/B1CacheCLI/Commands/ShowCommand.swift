@@ -71,24 +71,32 @@ enum ShowCommand: Command {
                 hint: "'show \(collection.rawValue)' always prints JSON lines (or CSV with --csv)")
         }
         let withPending = arguments.has("--with-pending"), syncState = arguments.has("--sync-state")
-        var items: [JSONValue]
-        if let clientId {
-            guard ClientPicture.clientField(of: collection) != nil else {
-                throw TriageError.notPerClient(collection: collection)
-            }
-            let picture = try context.cache().clientPicture(
-                id: clientId, withPending: withPending, syncState: syncState)
-            warn(picture.unreadableWrites, on: context.terminal)
-            guard picture[collection].cached else { return notCached(collection, context: context) }
-            items = picture[collection].items
-        } else {
+        let id = arguments.value("--id")
+        guard let clientId else {
+            // Item by item from the envelope's bytes: `show invoices` of 100,000 holds about the file, not a tree.
             guard
-                let read = try context.cache().items(of: collection, withPending: withPending, syncState: syncState)
+                let stream = try context.cache().itemStream(
+                    of: collection, withPending: withPending, syncState: syncState)
             else { return notCached(collection, context: context) }
-            warn(read.unreadableWrites, on: context.terminal)
-            items = read.items
+            warn(stream.unreadableWrites, on: context.terminal)
+            guard let id else {
+                try output.print(stream, on: context.terminal)
+                return .ok
+            }
+            guard let item = try stream.item(id: id) else {
+                throw StoreError.itemNotFound(collection: collection.rawValue, id: id)
+            }
+            try output.print([item], on: context.terminal)
+            return .ok
         }
-        if let id = arguments.value("--id") {
+        guard ClientPicture.clientField(of: collection) != nil else {
+            throw TriageError.notPerClient(collection: collection)
+        }
+        let picture = try context.cache().clientPicture(id: clientId, withPending: withPending, syncState: syncState)
+        warn(picture.unreadableWrites, on: context.terminal)
+        guard picture[collection].cached else { return notCached(collection, context: context) }
+        var items = picture[collection].items
+        if let id {
             guard let item = items.first(where: { $0["id"]?.stringValue == id }) else {
                 throw StoreError.itemNotFound(collection: collection.rawValue, id: id)
             }
@@ -150,6 +158,50 @@ enum ShowCommand: Command {
             if summary && json {
                 throw UsageError(
                     "--summary cannot be combined with --json", hint: "choose one of --csv, --json and --summary")
+            }
+        }
+
+        /// `print(_:on:)` of a stream: JSON lines as they are parsed; CSV in two passes (the columns, then the rows
+        /// a thousand at a time), so no more than a thousand items are held. Stops reading once stdout is gone.
+        func print(_ stream: ItemStream, on terminal: Terminal) throws {
+            struct StopReading: Error {}  // stdout is gone, or the columns are known
+            do {
+                guard csv else {
+                    try stream.forEach { item in
+                        terminal.line(JSONWriter.compactString(item))
+                        if terminal.outputFailure != nil { throw StopReading() }
+                    }
+                    return
+                }
+                // The columns: every field of every item, or, with --fields, until each chosen one was seen (the
+                // first item, mostly); a name no item has reads them all, to name the fields there are.
+                var names = Set<String>()
+                let wanted = fields.map { Set(CSVTable.names(in: $0)) }
+                do {
+                    try stream.forEach { item in
+                        for key in item.objectValue?.keys ?? [] { names.insert(key) }
+                        if let wanted, wanted.isSubset(of: names) { throw StopReading() }
+                    }
+                } catch is StopReading {}
+                let table = try CSVTable(
+                    columns: CSVTable.columns(fields: names), anyItems: stream.count > 0, fields: fields)
+                guard !table.fields.isEmpty else { return }
+                terminal.raw(table.header + CSVTable.lineEnd)
+                var rows: [JSONValue] = []
+                rows.reserveCapacity(1000)
+                func emit() {
+                    terminal.raw(String(decoding: table.encodedRows(rows[...]), as: UTF8.self))
+                    rows.removeAll(keepingCapacity: true)
+                }
+                try stream.forEach { item in
+                    rows.append(item)
+                    guard rows.count == 1000 else { return }
+                    emit()
+                    if terminal.outputFailure != nil { throw StopReading() }
+                }
+                if !rows.isEmpty { emit() }
+            } catch is StopReading {
+                return  // reported by the CLI, which sees the same failure
             }
         }
 
