@@ -2,7 +2,7 @@ import Foundation
 
 /// A collection's cached items, read to be handed out one at a time: the envelope is held as its bytes (as sync
 /// holds it, `EncodedItems`), and each item is parsed only when it is handed out, so reading a 122 MB envelope of
-/// 100,000 invoices costs about the file in memory, not a `JSONValue` tree 3.4 times its size, and one item by id
+/// 100,000 invoices costs about the file in memory, not a `JSONValue` tree over three times its size, and one item by id
 /// costs one parse of it after the file is read.
 ///
 /// The items a pending or failed write touches are the only ones parsed up front: with `withPending` or

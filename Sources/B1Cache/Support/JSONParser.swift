@@ -26,13 +26,8 @@ public enum JSONParser {
         try data.withUnsafeBytes { parsing($0) }.get()
     }
 
-    /// Parses bytes held elsewhere (an item's bytes inside an envelope file), with no copy.
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
-        try parsing(bytes).get()
-    }
-
-    /// A Result, not a typed throw, so callers inside `withUnsafeBytes` need no typed-throws thunk (Swift 6.3
-    /// crashes on it).
+    /// Parses bytes held elsewhere (an item's bytes inside an envelope file), with no copy. A Result, not a typed
+    /// throw, so callers inside `withUnsafeBytes` need no typed-throws thunk (Swift 6.3 crashes on it).
     static func parsing(_ raw: UnsafeRawBufferPointer) -> Result<JSONValue, JSONParseError> {
         var reader = JSONReader(bytes: raw.bindMemory(to: UInt8.self))
         do throws(JSONParseError) {

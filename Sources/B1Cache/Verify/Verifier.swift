@@ -236,7 +236,7 @@ public struct Verifier {
                     throw StoreError.from(error, reading: url.path)
                 }
                 // The items stay as their bytes (the same checks as `decode`): verify of a 122 MB envelope holds
-                // about the file, not a tree four times its size.
+                // about the file, not a tree 3.5 times its size.
                 let (envelope, items) = try Envelope.decodeEncoded(data, path: url.path, expected: collection)
                 var actual = CollectionState(
                     syncedAt: envelope.syncedAt, revision: envelope.revision,
