@@ -10,20 +10,8 @@ import Testing
     let folder = TemporaryFolder()
     lazy var cache = folder.path("cache")
 
-    /// The sample cache with `count` more invoices (unicode, quotes and tabs in their memos).
     func largeCache(invoices count: Int) throws -> URL {
-        let root = try Repository.copySampleCache(to: cache)
-        let store = CacheStore(paths: CachePaths(root: root))
-        var envelope = try #require(try store.envelope(for: .invoices))
-        let template = try #require(envelope.items.first?.objectValue)
-        for index in 0..<count {
-            var item = template
-            item["id"] = .string(String(format: "inv_show%05d", index))
-            item["memo"] = .string("Ünïcode \"quoted\", memo \(index)\twith a tab")
-            envelope.items.append(.object(item))
-        }
-        try store.replaceEnvelope(envelope)
-        return root
+        try Repository.sampleCache(at: cache, invoices: count, idPrefix: "inv_show")
     }
 
     func show(_ arguments: [String]) throws -> CommandResult {

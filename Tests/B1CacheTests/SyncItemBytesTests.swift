@@ -11,18 +11,7 @@ import Testing
 
     /// SampleCache with `count` more invoices, as a seed for the reference server.
     func seed(invoices count: Int) throws -> URL {
-        let seed = try Repository.copySampleCache(to: folder.path("seed"))
-        let store = CacheStore(paths: CachePaths(root: seed))
-        var envelope = try #require(try store.envelope(for: .invoices))
-        let template = try #require(envelope.items.first?.objectValue)
-        for index in 0..<count {
-            var item = template
-            item["id"] = .string(String(format: "inv_mem%05d", index))
-            item["memo"] = .string("Ünïcode \"quoted\" memo \(index)\twith a tab")
-            envelope.items.append(.object(item))
-        }
-        try store.replaceEnvelope(envelope)
-        return seed
+        try Repository.sampleCache(at: folder.path("seed"), invoices: count, idPrefix: "inv_mem")
     }
 
     @Test func fullAndIncrementalSyncPeakAtAboutTheEnvelopeSizeAboveTheProcess() throws {
