@@ -75,10 +75,20 @@ import Testing
             return run
         }
         let baseline = try measured(["inspect"], "inspect").peakKilobytes * 1024  // reads no envelope
+        // A client the added invoices (copies of the first) do not belong to: its picture is small.
+        let invoices = try #require(
+            try JSONParser.parse(
+                Data(
+                    contentsOf: Repository.sampleCache.appendingPathComponent(
+                        "collections/invoices.json")))["items"]?.arrayValue)
+        let other = try #require(
+            invoices.compactMap { $0["clientId"]?.stringValue }.first { $0 != invoices.first?["clientId"]?.stringValue }
+        )
         var figures: [String] = []
         for (name, arguments) in [
             ("show", ["show", "invoices"]), ("show --id", ["show", "invoices", "--id", "inv_show00042"]),
             ("show --csv", ["show", "invoices", "--csv", "--with-pending", "--sync-state"]),
+            ("show --client", ["show", "--client", other, "--json"]),
         ] {
             let run = try measured(arguments, name)
             let above = Double(run.peakKilobytes * 1024 - baseline) / Double(bytes)

@@ -25,12 +25,21 @@ public struct ItemStream: Sendable {
     static func load(paths: CachePaths, collection: CollectionName, withPending: Bool, syncState: Bool) throws
         -> ItemStream?
     {
+        let writes = withPending || syncState ? try TriageWrites(paths: paths, pending: true, failed: syncState) : nil
+        return try load(
+            paths: paths, collection: collection, writes: writes, withPending: withPending, syncState: syncState)
+    }
+
+    /// `load(paths:collection:withPending:syncState:)` with the write files already read (`writes`; nil when
+    /// neither option is on), for a reader of several collections.
+    static func load(
+        paths: CachePaths, collection: CollectionName, writes: TriageWrites?, withPending: Bool, syncState: Bool
+    ) throws -> ItemStream? {
         guard let read = try CacheStore(paths: paths).encodedEnvelope(for: collection) else { return nil }
         let path = paths.envelope(for: collection).path
         var shown: [String: JSONValue] = [:]
         var unreadable: [StoreError] = []
-        if withPending || syncState {
-            let writes = try TriageWrites(paths: paths, pending: true, failed: syncState)
+        if let writes, withPending || syncState {
             unreadable = writes.unreadable
             var ids = Set<String>()
             for write in writes.pending + writes.failed where write.kind.collection == collection {

@@ -72,20 +72,24 @@ public struct ClientPicture: Sendable {
     static func load(
         paths: CachePaths, clientId: String, writes: TriageWrites, withPending: Bool = true, syncState: Bool = true
     ) throws -> ClientPicture {
-        let store = CacheStore(paths: paths)
         var sections: [Section] = []
-        var clientsEnvelope: Envelope?
+        var clientsStream: ItemStream?
         var touched = Set<String>()
         for (collection, field) in clientFields {
-            guard let envelope = try store.envelope(for: collection) else {
+            // Item by item from the envelope's bytes, keeping the client's alone. The stream overlays the items
+            // writes touch as the whole collection would (whether the server refuses a bulk apply depends on all
+            // the items it names, the other clients' included).
+            guard
+                let stream = try ItemStream.load(
+                    paths: paths, collection: collection, writes: writes, withPending: withPending,
+                    syncState: syncState)
+            else {
                 sections.append(Section(collection: collection, items: [], cached: false))
                 continue
             }
-            if collection == .clients { clientsEnvelope = envelope }
-            // The whole collection first: whether the server refuses a bulk apply depends on all its items.
-            let items = writes.present(
-                envelope.items, collection: collection, withPending: withPending, syncState: syncState
-            ).filter { $0[field]?.stringValue == clientId }
+            if collection == .clients { clientsStream = stream }
+            var items: [JSONValue] = []
+            try stream.forEach { item in if item[field]?.stringValue == clientId { items.append(item) } }
             for item in items { if let id = item["id"]?.stringValue { touched.insert("\(collection.rawValue)/\(id)") } }
             sections.append(Section(collection: collection, items: items, cached: true))
         }
@@ -98,8 +102,8 @@ public struct ClientPicture: Sendable {
             unreadableWrites: writes.unreadable)
         guard picture.sections.contains(where: { !$0.items.isEmpty }) else {
             throw TriageError.unknownClient(
-                id: clientId, suggestions: suggestions(for: clientId, in: clientsEnvelope?.items ?? []),
-                clientsCached: clientsEnvelope != nil)
+                id: clientId, suggestions: suggestions(for: clientId, in: try clientsStream?.all() ?? []),
+                clientsCached: clientsStream != nil)
         }
         return picture
     }
