@@ -3,7 +3,7 @@
 #
 # For each cache size: b1cache's load (read + decode) and durable rewrite of collections/invoices.json, measured
 # in-process by b1bench, beside jq and python3 doing the same work on the same file; `b1cache show invoices`
-# (every item, and one by --id: best time and peak memory) beside jq printing the same; then `b1cache inspect` on
+# (every item, one by --id, one client's: best time and peak memory) beside jq printing the same; then `b1cache inspect` on
 # the largest cache beside `jq . manifest.json`. Throughputs are best of $BENCH_REPEAT runs, in decimal MB of the
 # input file per second; inspect times are medians of $BENCH_RUNS runs, wall clock including process start.
 #
@@ -100,6 +100,9 @@ for count in "${SIZES[@]}"; do
     result[jq_show,$count]=$(shown "$jq_base" jq -c '.items[]' "$file")
     result[show_id,$count]=$(shown "$b1_base" "$B1CACHE" show invoices --id "$id" --cache-dir "$cache")
     result[jq_show_id,$count]=$(shown "$jq_base" jq -c --arg id "$id" '.items[] | select(.id == $id)' "$file")
+    client=$(jq -r '.items[length / 2 | floor].clientId' "$file")
+    result[show_client,$count]=$(shown "$b1_base" "$B1CACHE" show invoices --client "$client" --cache-dir "$cache")
+    result[jq_show_client,$count]=$(shown "$jq_base" jq -c --arg c "$client" '.items[] | select(.clientId == $c)' "$file")
 done
 
 largest=${SIZES[${#SIZES[@]} - 1]}
@@ -167,6 +170,8 @@ row "show invoices: b1cache, JSON lines (best time; peak RSS)" "" show "â‰¤ 1.5Ã
 row "show invoices: jq -c '.items[]'" "" jq_show "" ""
 row "show invoices --id ID: b1cache" "" show_id "" ""
 row "show invoices --id ID: jq -c '.items[] | select(.id == ID)'" "" jq_show_id "" ""
+row "show invoices --client ID: b1cache" "" show_client "" ""
+row "show invoices --client ID: jq -c '.items[] | select(.clientId == ID)'" "" jq_show_client "" ""
 row "inspect: b1cache inspect, median of $RUNS" "" inspect "< $AIM_INSPECT_MS ms" "$inspect_verdict"
 row "inspect: jq . manifest.json, median of $RUNS" "" jqmanifest "" ""
 row "start-up floor: b1cache --version, median of $RUNS" "" start "" ""
