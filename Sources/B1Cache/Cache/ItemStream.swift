@@ -18,7 +18,7 @@ public struct ItemStream: Sendable {
     private let shown: [String: JSONValue]
 
     /// How many items the envelope holds.
-    public var count: Int { merge.count }
+    public var count: Int { merge.items.count }
 
     /// The envelope of `paths` for `collection` as a stream, or nil when it was never synced.
     /// - Throws: `StoreError` (a corrupt envelope exactly as `CacheStore.envelope(for:)` reports it).

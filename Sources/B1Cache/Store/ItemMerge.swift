@@ -15,9 +15,6 @@ struct ItemMerge<Items: MergeableItems> {
     /// Items added, replaced by a different value, or removed: zero when the merge left the items as they were.
     private(set) var changed = 0
 
-    /// How many items with an id the merge holds (holes not counted; every item of a decoded envelope has one).
-    var count: Int { positions.count }
-
     /// The slot of the item `id`, when the merge holds one.
     func slot(of id: String) -> Int? { positions[id] }
 

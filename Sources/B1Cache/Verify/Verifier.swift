@@ -237,10 +237,10 @@ public struct Verifier {
                 }
                 // The items stay as their bytes (the same checks as `decode`): verify of a 122 MB envelope holds
                 // about the file, not a tree 3.5 times its size.
-                let (envelope, items) = try Envelope.decodeEncoded(data, path: url.path, expected: collection)
+                let (envelope, merge) = try Envelope.decodeEncoded(data, path: url.path, expected: collection)
                 var actual = CollectionState(
                     syncedAt: envelope.syncedAt, revision: envelope.revision,
-                    count: items.count, bytes: data.count, cursor: envelope.cursor)
+                    count: merge.items.count, bytes: data.count, cursor: envelope.cursor)
                 // Members this version does not know are not the envelope's to decide: kept as the manifest has them.
                 actual.otherMembers = rebuilt.collections[collection]?.otherMembers ?? JSONObject()
                 // A later pull's confirmation of this very revision is the manifest's alone (FORMATS.md §4).

@@ -161,13 +161,25 @@ enum ShowCommand: Command {
             }
         }
 
-        /// `print(_:on:)` of a stream: JSON lines as they are parsed; CSV in two passes (the columns, then the rows
-        /// a thousand at a time), so no more than a thousand items are held. Stops reading once stdout is gone.
+        /// Prints a stream's items as they are parsed (`show COLLECTION`).
         func print(_ stream: ItemStream, on terminal: Terminal) throws {
+            try print(count: stream.count, forEach: stream.forEach, on: terminal)
+        }
+
+        /// Prints items already held (`--id`, `--client`).
+        func print(_ items: [JSONValue], on terminal: Terminal) throws {
+            try print(count: items.count, forEach: { body in for item in items { try body(item) } }, on: terminal)
+        }
+
+        /// The one printer: JSON lines as the items come; CSV in two passes over them (the columns, then the rows a
+        /// thousand at a time), so a stream is never held whole. Stops reading once stdout is gone.
+        private func print(
+            count: Int, forEach: ((JSONValue) throws -> Void) throws -> Void, on terminal: Terminal
+        ) throws {
             struct StopReading: Error {}  // stdout is gone, or the columns are known
             do {
                 guard csv else {
-                    try stream.forEach { item in
+                    try forEach { item in
                         terminal.line(JSONWriter.compactString(item))
                         if terminal.outputFailure != nil { throw StopReading() }
                     }
@@ -178,22 +190,22 @@ enum ShowCommand: Command {
                 var names = Set<String>()
                 let wanted = fields.map { Set(CSVTable.names(in: $0)) }
                 do {
-                    try stream.forEach { item in
+                    try forEach { item in
                         for key in item.objectValue?.keys ?? [] { names.insert(key) }
                         if let wanted, wanted.isSubset(of: names) { throw StopReading() }
                     }
                 } catch is StopReading {}
-                let table = try CSVTable(
-                    columns: CSVTable.columns(fields: names), anyItems: stream.count > 0, fields: fields)
-                guard !table.fields.isEmpty else { return }
+                let table = try CSVTable(columns: CSVTable.columns(fields: names), anyItems: count > 0, fields: fields)
+                guard !table.fields.isEmpty else { return }  // no items and no --fields: not even a header to print
+                // raw() because CSV ends its lines with CRLF, not line()'s LF.
                 terminal.raw(table.header + CSVTable.lineEnd)
                 var rows: [JSONValue] = []
-                rows.reserveCapacity(1000)
+                rows.reserveCapacity(min(count, 1000))
                 func emit() {
                     terminal.raw(String(decoding: table.encodedRows(rows[...]), as: UTF8.self))
                     rows.removeAll(keepingCapacity: true)
                 }
-                try stream.forEach { item in
+                try forEach { item in
                     rows.append(item)
                     guard rows.count == 1000 else { return }
                     emit()
@@ -202,23 +214,6 @@ enum ShowCommand: Command {
                 if !rows.isEmpty { emit() }
             } catch is StopReading {
                 return  // reported by the CLI, which sees the same failure
-            }
-        }
-
-        func print(_ items: [JSONValue], on terminal: Terminal) throws {
-            guard csv else {
-                for item in items { terminal.line(JSONWriter.compactString(item)) }
-                return
-            }
-            let table = try CSVTable(items: items, fields: fields)
-            guard !table.fields.isEmpty else { return }  // no items and no --fields: not even a header to print
-            // A thousand rows at a time; raw() because CSV ends its lines with CRLF, not line()'s LF.
-            terminal.raw(table.header + CSVTable.lineEnd)
-            var start = 0
-            while start < items.count {
-                let end = min(start + 1000, items.count)
-                terminal.raw(String(decoding: table.encodedRows(items[start..<end]), as: UTF8.self))
-                start = end
             }
         }
     }
